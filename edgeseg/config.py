@@ -1,0 +1,201 @@
+"""The run configuration: one frozen dataclass, written to ``RUN_DIR/config.json`` by ``train``.
+
+``evaluate``, ``convert`` and the runtime read it back so that nothing is guessed later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeseg import __version__
+from edgeseg.errors import ConfigError
+
+CONFIG_NAME = "config.json"
+NORMALIZATIONS = ("none", "percentile", "equalize")
+DENOISERS = ("none", "median", "gaussian")
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """One segmentation class: its name and the mask value that marks it."""
+
+    name: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a frame becomes a model input; the runtime and the Android core repeat exactly this."""
+
+    height: int = 128
+    width: int = 128
+    normalize: str = "percentile"
+    percentiles: tuple[float, float] = (1.0, 99.0)
+    clahe: bool = False
+    clahe_clip: float = 2.0
+    clahe_tiles: int = 8
+    denoise: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(
+                f"normalize={self.normalize!r} is not one of {', '.join(NORMALIZATIONS)}"
+            )
+        if self.denoise not in DENOISERS:
+            raise ConfigError(f"denoise={self.denoise!r} is not one of {', '.join(DENOISERS)}")
+        if self.height < 16 or self.width < 16 or self.height % 16 or self.width % 16:
+            raise ConfigError(
+                f"input size {self.height}x{self.width}: both sides must be multiples of 16 "
+                "and at least 16 (e.g. 128x128)"
+            )
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the model input."""
+        return (self.height, self.width)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which network, how wide and deep, and its optional heads."""
+
+    arch: str = "resunet"
+    base_filters: int = 12
+    depth: int = 3
+    presence_head: bool = True
+    encoder: str | None = None
+    encoder_weights: str = "none"
+    bn_momentum: float = 0.9
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimisation settings (paper defaults: 50 epochs, batch 16, 80/20 split)."""
+
+    epochs: int = 50
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    loss: str = "dice_bce"
+    val_fraction: float = 0.2
+    seed: int = 0
+    patience: int = 15
+    augment: bool = True
+
+
+@dataclass(frozen=True)
+class PostProcess:
+    """Turning probabilities into a mask."""
+
+    threshold: float = 0.5
+    min_area: int = 0
+    largest_component: bool = False
+    presence_threshold: float = 0.5
+    presence_gate: bool = False
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed after training: data, split, preprocessing, model, classes, threshold."""
+
+    data: str = ""
+    layout: str = ""
+    classes: tuple[ClassSpec, ...] = (ClassSpec("nerve", 1),)
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+    postprocess: PostProcess = field(default_factory=PostProcess)
+    train_subjects: tuple[str, ...] = ()
+    val_subjects: tuple[str, ...] = ()
+    train_frames: int = 0
+    val_frames: int = 0
+    edgeseg_version: str = __version__
+
+    @property
+    def class_names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def sha256(self) -> str:
+        """A stable hash of the config (embedded in exported models)."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        try:
+            return cls(
+                data=raw.get("data", ""),
+                layout=raw.get("layout", ""),
+                classes=tuple(ClassSpec(**c) for c in raw.get("classes", [])),
+                preprocessing=_build(Preprocessing, raw.get("preprocessing", {})),
+                model=_build(ModelSpec, raw.get("model", {})),
+                train=_build(TrainSpec, raw.get("train", {})),
+                postprocess=_build(PostProcess, raw.get("postprocess", {})),
+                train_subjects=tuple(raw.get("train_subjects", ())),
+                val_subjects=tuple(raw.get("val_subjects", ())),
+                train_frames=int(raw.get("train_frames", 0)),
+                val_frames=int(raw.get("val_frames", 0)),
+                edgeseg_version=raw.get("edgeseg_version", __version__),
+            )
+        except TypeError as exc:
+            raise ConfigError(f"config.json has an unknown or malformed field: {exc}") from exc
+
+    def save(self, run_dir: Path) -> Path:
+        """Write ``run_dir/config.json`` atomically."""
+        from edgeseg.io import write_text_atomic
+
+        return write_text_atomic(Path(run_dir) / CONFIG_NAME, json.dumps(self.to_dict(), indent=2))
+
+
+def _build(kind: type, raw: dict[str, Any]) -> Any:
+    values = dict(raw)
+    for f in dataclasses.fields(kind):
+        if f.name in values and isinstance(values[f.name], list):
+            values[f.name] = tuple(values[f.name])
+    return kind(**values)
+
+
+def load_config(run_dir: Path) -> RunConfig:
+    """Read ``run_dir/config.json``; a clear error if the folder is not a training run."""
+    path = Path(run_dir) / CONFIG_NAME
+    if not Path(run_dir).is_dir():
+        raise ConfigError(
+            f"run directory {run_dir} does not exist: pass the --out of edgeseg train"
+        )
+    if not path.is_file():
+        raise ConfigError(
+            f"{run_dir} has no {CONFIG_NAME}: it is not an edgeseg training run "
+            "(run `edgeseg train --data DIR --out RUN_DIR` first)"
+        )
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc.msg}): re-run training") from exc
+    return RunConfig.from_dict(raw)
+
+
+def parse_classes(text: str | None) -> tuple[ClassSpec, ...]:
+    """Parse ``nerve=1,vessel=2``; ``None`` or empty gives the default nerve class."""
+    if not text:
+        return (ClassSpec("nerve", 1),)
+    specs = []
+    for part in text.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep or not name or not value.strip().isdigit():
+            raise ConfigError(
+                f"--classes {text!r}: each entry must be NAME=VALUE, e.g. nerve=1,vessel=2"
+            )
+        specs.append(ClassSpec(name.strip(), int(value)))
+    if len({s.name for s in specs}) != len(specs) or len({s.value for s in specs}) != len(specs):
+        raise ConfigError(f"--classes {text!r}: names and values must be unique")
+    if any(s.value == 0 for s in specs):
+        raise ConfigError(f"--classes {text!r}: value 0 is the background, not a class")
+    return tuple(specs)

@@ -1,0 +1,140 @@
+"""Reading frames and masks with Pillow + numpy: grayscale, 8-bit, labels per class."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from edgeseg.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        img = Image.open(path)
+        img.load()
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: file not found") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(
+            f"{path}: unreadable image ({exc.__class__.__name__}: truncated or not an image); "
+            "re-export it or remove it"
+        ) from exc
+    return img
+
+
+def to_gray8(img: Image.Image | np.ndarray) -> np.ndarray:
+    """Any frame -> 8-bit grayscale HxW.
+
+    RGB(A) uses Pillow's ITU-R 601-2 luma; 16-bit and 32-bit integer frames map their full range
+    0..65535 onto 0..255 (``(v * 255 + 32767) // 65535``); float frames in [0, 1] are scaled by 255.
+    """
+    if isinstance(img, Image.Image):
+        if img.mode in ("L",):
+            return np.asarray(img, dtype=np.uint8).copy()
+        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+            return to_gray8(np.asarray(img))
+        if img.mode == "F":
+            return to_gray8(np.asarray(img, dtype=np.float32))
+        return np.asarray(img.convert("L"), dtype=np.uint8).copy()
+    arr = np.asarray(img)
+    if arr.ndim == 3:
+        if arr.shape[2] == 1:
+            arr = arr[..., 0]
+        elif arr.shape[2] in (3, 4):
+            if arr.dtype != np.uint8:
+                arr = np.stack([to_gray8(arr[..., i]) for i in range(3)], axis=-1)
+            return np.asarray(Image.fromarray(arr[..., :3].astype(np.uint8)).convert("L"))
+        else:
+            raise DataError(f"frame has {arr.shape[2]} channels: expected 1 (gray), 3 or 4 (RGB)")
+    if arr.ndim != 2:
+        raise DataError(f"frame has shape {arr.shape}: expected HxW or HxWxC")
+    if arr.dtype == np.uint8:
+        return arr.copy()
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * 255
+    if np.issubdtype(arr.dtype, np.floating):
+        return np.clip(np.rint(arr * 255.0), 0, 255).astype(np.uint8)
+    wide = np.clip(arr.astype(np.int64), 0, 65535)
+    return ((wide * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def read_gray(path: Path) -> np.ndarray:
+    """Read a frame (PNG, TIFF, JPEG, BMP; gray or RGB; 8 or 16 bit) as uint8 HxW."""
+    return to_gray8(_open(Path(path)))
+
+
+def read_label(path: Path) -> np.ndarray:
+    """Read a mask as its raw integer values HxW (palette indices for 'P' masks)."""
+    img = _open(Path(path))
+    if img.mode == "P":
+        return np.asarray(img, dtype=np.uint8).copy()
+    if img.mode in ("RGB", "RGBA"):
+        arr = np.asarray(img)
+        if not (
+            np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 1], arr[..., 2])
+        ):
+            raise DataError(
+                f"{path}: colour mask; save masks as 8-bit grayscale (0/255) "
+                "or palette (indexed) PNGs"
+            )
+        return arr[..., 0].astype(np.uint8)
+    if img.mode == "1":
+        return np.asarray(img, dtype=np.uint8)
+    arr = np.asarray(img)
+    if arr.ndim != 2:
+        raise DataError(f"{path}: mask has shape {arr.shape}; expected one channel")
+    if arr.max(initial=0) > 255:
+        raise DataError(f"{path}: mask values up to {arr.max()}; expected 0..255")
+    return arr.astype(np.uint8)
+
+
+def labels_to_channels(
+    label: np.ndarray, values: Sequence[int], path: Path | str = "mask"
+) -> np.ndarray:
+    """Raw mask values -> HxWxC binary masks, one channel per class value.
+
+    A binary mask (0 and one other value, e.g. 0/255) marks the first class wherever it is
+    non-zero. Otherwise channels are ``label == value``; values outside the class map are
+    background (so the default ``nerve=1`` reads a nerve=1/vessel=2 mask as nerve only). A mask
+    with several values of which none is in the class map is an error, not a guess.
+    """
+    nonzero = np.unique(label)
+    nonzero = nonzero[nonzero != 0]
+    if nonzero.size == 1 and int(nonzero[0]) not in values:
+        out = np.zeros(label.shape + (len(values),), dtype=np.uint8)
+        out[..., 0] = label != 0
+        return out
+    if nonzero.size > 1 and not set(nonzero.tolist()) & set(values):
+        raise DataError(
+            f"{path}: mask is not binary (values {[0, *nonzero.tolist()]}) and none is in the "
+            f"class map {list(values)}; pass e.g. --classes nerve=1,vessel=2"
+        )
+    return np.stack([(label == v) for v in values], axis=-1).astype(np.uint8)
+
+
+def read_mask(path: Path, values: Sequence[int]) -> np.ndarray:
+    """Read a mask file as HxWxC binary channels (see ``labels_to_channels``)."""
+    return labels_to_channels(read_label(path), values, path)
+
+
+def resize_gray(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize uint8 HxW to (height, width) with Pillow bilinear (the runtime contract)."""
+    h, w = size
+    if img.shape == (h, w):
+        return img
+    return np.asarray(Image.fromarray(img).resize((w, h), Image.BILINEAR))
+
+
+def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a binary/label mask (HxW or HxWxC) with nearest neighbour."""
+    h, w = size
+    if mask.shape[:2] == (h, w):
+        return mask
+    if mask.ndim == 3:
+        return np.stack([resize_mask(mask[..., i], size) for i in range(mask.shape[2])], axis=-1)
+    return np.asarray(Image.fromarray(mask).resize((w, h), Image.NEAREST))

@@ -1,0 +1,76 @@
+"""Probabilities -> mask: threshold, minimum area, largest component, presence gate (numpy only).
+
+This is section 3 of docs/runtime-contract.md; evaluation and the edge runtime share it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from edgeseg.config import PostProcess
+
+_NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+
+
+def label_components(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """8-connected components of a 2-D binary mask, numbered 1.. in raster order of first pixel.
+
+    Returns (labels HxW int32, sizes) where ``sizes[k - 1]`` is the pixel count of component k.
+    """
+    fg = np.asarray(mask, dtype=bool)
+    labels = np.zeros(fg.shape, dtype=np.int32)
+    sizes: list[int] = []
+    h, w = fg.shape
+    for y, x in zip(*np.nonzero(fg), strict=True):
+        if labels[y, x]:
+            continue
+        label = len(sizes) + 1
+        labels[y, x] = label
+        queue = deque([(y, x)])
+        count = 0
+        while queue:
+            cy, cx = queue.popleft()
+            count += 1
+            for dy, dx in _NEIGHBOURS:
+                ny, nx = cy + dy, cx + dx
+                if 0 <= ny < h and 0 <= nx < w and fg[ny, nx] and not labels[ny, nx]:
+                    labels[ny, nx] = label
+                    queue.append((ny, nx))
+        sizes.append(count)
+    return labels, sizes
+
+
+def remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """Drop 8-connected components with fewer than ``min_area`` pixels."""
+    if min_area <= 1 or not mask.any():
+        return mask.astype(np.uint8)
+    labels, sizes = label_components(mask)
+    keep = np.array([0] + [1 if s >= min_area else 0 for s in sizes], dtype=np.uint8)
+    return keep[labels]
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """Keep only the largest 8-connected component (ties: the first in raster order)."""
+    if not mask.any():
+        return mask.astype(np.uint8)
+    labels, sizes = label_components(mask)
+    return (labels == int(np.argmax(sizes)) + 1).astype(np.uint8)
+
+
+def probabilities_to_mask(
+    prob: np.ndarray, post: PostProcess, presence: float | None = None
+) -> np.ndarray:
+    """HxWxC (or HxW) probabilities -> uint8 {0,1} mask of the same shape."""
+    squeeze = prob.ndim == 2
+    probs = prob[..., None] if squeeze else prob
+    out = (probs >= post.threshold).astype(np.uint8)
+    if post.presence_gate and presence is not None and presence < post.presence_threshold:
+        out[:] = 0
+    for c in range(out.shape[-1]):
+        channel = remove_small(out[..., c], post.min_area)
+        if post.largest_component:
+            channel = largest_component(channel)
+        out[..., c] = channel
+    return out[..., 0] if squeeze else out

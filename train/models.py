@@ -1,0 +1,170 @@
+"""Model builders: pure functions returning tf_keras functional models.
+
+Rules that keep every model quantization-aware-trainable and int8-convertible:
+nearest ``UpSampling2D`` + ``Conv2D`` in the decoder (no Conv2DTranspose, no bilinear resize),
+no ``Lambda``/``Rescaling`` layers, no model nested in a model. Layer names follow the stage
+(``enc2_conv_a``, ``dec1_up``) so that they read well in TFLite and quantization-debug tables.
+The network's input is ``pixel / 255`` in [0, 1]; the mask output is a sigmoid per class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import tf_keras as keras
+from tf_keras import layers
+
+from edgeseg.errors import ConfigError
+
+
+def conv_bn_relu(x, filters: int, name: str, momentum: float, kernel: int = 3):
+    """Conv -> BatchNorm -> ReLU (the pattern QAT folds into one quantized conv)."""
+    x = layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def res_block(x, filters: int, name: str, momentum: float):
+    """Residual block: two 3x3 convs plus a 1x1 projection shortcut, added, then ReLU."""
+    shortcut = x
+    y = conv_bn_relu(x, filters, f"{name}_a", momentum)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_b_conv")(y)
+    y = layers.BatchNormalization(momentum=momentum, name=f"{name}_b_bn")(y)
+    if shortcut.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj_conv")(shortcut)
+        shortcut = layers.BatchNormalization(momentum=momentum, name=f"{name}_proj_bn")(shortcut)
+    y = layers.Add(name=f"{name}_add")([y, shortcut])
+    return layers.ReLU(name=f"{name}_out")(y)
+
+
+def double_conv(x, filters: int, name: str, momentum: float):
+    """The plain U-Net block: two Conv-BN-ReLU."""
+    x = conv_bn_relu(x, filters, f"{name}_a", momentum)
+    return conv_bn_relu(x, filters, f"{name}_b", momentum)
+
+
+def up_block(x, filters: int, name: str, momentum: float):
+    """Decoder upsampling: nearest x2 then a 3x3 Conv-BN-ReLU (int8- and Edge-TPU-friendly)."""
+    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(x)
+    return conv_bn_relu(x, filters, f"{name}_upconv", momentum)
+
+
+def heads(x_decoder, x_bottleneck, n_classes: int, presence_head: bool) -> list:
+    """Sigmoid mask per class; optionally a presence score from the bottleneck."""
+    mask = layers.Conv2D(n_classes, 1, activation="sigmoid", name="mask")(x_decoder)
+    if not presence_head:
+        return [mask]
+    pooled = layers.GlobalAveragePooling2D(name="presence_pool")(x_bottleneck)
+    presence = layers.Dense(1, activation="sigmoid", name="presence")(pooled)
+    return [mask, presence]
+
+
+def _unet_like(
+    block: Callable,
+    input_shape: tuple[int, int, int],
+    n_classes: int,
+    base_filters: int,
+    depth: int,
+    presence_head: bool,
+    momentum: float,
+    dropout: float,
+    name: str,
+) -> keras.Model:
+    if input_shape[0] % (2**depth) or input_shape[1] % (2**depth):
+        raise ConfigError(
+            f"input {input_shape[0]}x{input_shape[1]} is not divisible by 2^{depth}: "
+            f"use a size that is a multiple of {2**depth} or a smaller --depth"
+        )
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    skips = []
+    for level in range(depth):
+        x = block(x, base_filters * 2**level, f"enc{level + 1}", momentum)
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"enc{level + 1}_pool")(x)
+    x = block(x, base_filters * 2**depth, "bottleneck", momentum)
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="bottleneck_dropout")(x)
+    bottleneck = x
+    for level in reversed(range(depth)):
+        filters = base_filters * 2**level
+        x = up_block(x, filters, f"dec{level + 1}", momentum)
+        x = layers.Concatenate(name=f"dec{level + 1}_concat")([x, skips[level]])
+        x = block(x, filters, f"dec{level + 1}", momentum)
+    return keras.Model(inputs, heads(x, bottleneck, n_classes, presence_head), name=name)
+
+
+def build_resunet(
+    input_shape: tuple[int, int, int] = (128, 128, 1),
+    n_classes: int = 1,
+    base_filters: int = 12,
+    depth: int = 3,
+    presence_head: bool = True,
+    bn_momentum: float = 0.9,
+    dropout: float = 0.1,
+) -> keras.Model:
+    """The lightweight residual U-Net ("ResU-Net"), the kit's default."""
+    return _unet_like(
+        res_block,
+        input_shape,
+        n_classes,
+        base_filters,
+        depth,
+        presence_head,
+        bn_momentum,
+        dropout,
+        "resunet",
+    )
+
+
+def build_unet(
+    input_shape: tuple[int, int, int] = (128, 128, 1),
+    n_classes: int = 1,
+    base_filters: int = 12,
+    depth: int = 3,
+    presence_head: bool = True,
+    bn_momentum: float = 0.9,
+    dropout: float = 0.1,
+) -> keras.Model:
+    """The plain U-Net (double 3x3 conv blocks)."""
+    return _unet_like(
+        double_conv,
+        input_shape,
+        n_classes,
+        base_filters,
+        depth,
+        presence_head,
+        bn_momentum,
+        dropout,
+        "unet",
+    )
+
+
+BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "resunet": build_resunet,
+    "unet": build_unet,
+}
+
+
+def build_model(
+    arch: str,
+    input_shape: tuple[int, int, int],
+    n_classes: int,
+    base_filters: int,
+    depth: int,
+    presence_head: bool,
+    bn_momentum: float = 0.9,
+    dropout: float = 0.1,
+) -> keras.Model:
+    """Build a model by name (see ``BUILDERS``)."""
+    if arch not in BUILDERS:
+        raise ConfigError(f"--arch {arch!r} is not one of {', '.join(sorted(BUILDERS))}")
+    return BUILDERS[arch](
+        input_shape=input_shape,
+        n_classes=n_classes,
+        base_filters=base_filters,
+        depth=depth,
+        presence_head=presence_head,
+        bn_momentum=bn_momentum,
+        dropout=dropout,
+    )
