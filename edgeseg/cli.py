@@ -1,0 +1,274 @@
+"""The ``edgeseg`` command line (typer). Verbs are thin: each calls a library function.
+
+Heavy modules (TensorFlow, the interpreter) are imported inside the commands, so ``--help`` is
+instant and the device-side verbs never load TensorFlow. ``EdgesegError`` becomes one line on
+stderr and exit code 2 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeseg import __version__
+from edgeseg.errors import DependencyError, EdgesegError
+
+app = typer.Typer(
+    help="Ultrasound nerve segmentation from training to a tablet.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+data_app = typer.Typer(help="Make and check datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+def say(message: str) -> None:
+    typer.echo(message)
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"edgeseg: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(fn):
+    """Turn EdgesegError into one line + exit 2, unless --debug was given."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except EdgesegError as exc:
+            if os.environ.get("EDGESEG_DEBUG"):
+                raise
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper
+
+
+def require_tensorflow() -> None:
+    """A clear message when the host-side extra is missing."""
+    try:
+        import tensorflow  # noqa: F401
+        import tf_keras  # noqa: F401
+    except ImportError as exc:
+        raise DependencyError(
+            f"this command trains or converts models and needs TensorFlow ({exc.name} is "
+            "missing): pip install 'edgeseg[train]'"
+        ) from exc
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"edgeseg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Print version."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """edgeseg: train a lightweight U-Net, quantize it to int8, run it on a tablet."""
+    if debug:
+        os.environ["EDGESEG_DEBUG"] = "1"
+
+
+# ----------------------------------------------------------------------------- data
+@data_app.command("synth")
+@user_errors
+def data_synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write images/ and masks/ into.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of frames.")] = 200,
+    size: Annotated[int, typer.Option("--size", min=32, help="Frame side in pixels.")] = 128,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+    empty_fraction: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of frames with no nerve.")
+    ] = 0.25,
+) -> None:
+    """Write a synthetic ultrasound phantom dataset (paired folders, nerve=1, vessel=2)."""
+    from edgeseg.progress import progress_bar
+    from edgeseg.train.synth import write_dataset
+
+    start = time.time()
+    with progress_bar("synthesizing", n) as bar:
+        paths = write_dataset(
+            out,
+            n,
+            size=(size, size),
+            seed=seed,
+            empty_fraction=empty_fraction,
+            progress=bar.advance,
+        )
+    say(
+        f"wrote {len(paths)} frames to {out} in {time.time() - start:.1f}s; "
+        f"next: edgeseg data check {out}"
+    )
+
+
+@data_app.command("check")
+@user_errors
+def data_check(
+    data: Annotated[Path, typer.Argument(help="Dataset folder (paired or Kaggle layout).")],
+    classes: Annotated[str | None, typer.Option(help="Class map, e.g. nerve=1,vessel=2.")] = None,
+    layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
+) -> None:
+    """Counts, sizes, empty masks, unreadable files, mismatches, contradictory duplicates.
+
+    Exits 1 if the data is not usable as it is."""
+    from edgeseg.config import parse_classes
+    from edgeseg.datacheck import check_dataset
+    from edgeseg.progress import progress_bar
+
+    with progress_bar("checking") as bar:
+        report = check_dataset(data, parse_classes(classes), layout, bar.advance, bar.total)
+    for line in report.lines():
+        say(line)
+    if not report.usable:
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------- train
+@app.command()
+@user_errors
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Training data folder.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Run directory to write.")] = Path("runs/run"),
+    val_data: Annotated[
+        Path | None, typer.Option(help="Separate validation folder (else a subject-wise split).")
+    ] = None,
+    layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
+    classes: Annotated[
+        str | None, typer.Option(help="Class map NAME=VALUE,... (default nerve=1).")
+    ] = None,
+    subject_regex: Annotated[
+        str | None, typer.Option(help="Regex whose first group is the subject (paired layout).")
+    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="CSV with columns image,subject.")] = None,
+    val_fraction: Annotated[float, typer.Option(help="Validation share of frames.")] = 0.2,
+    size: Annotated[int, typer.Option(help="Model input side (multiple of 16).")] = 128,
+    normalize: Annotated[str, typer.Option(help="none, percentile or equalize.")] = "percentile",
+    clahe: Annotated[bool, typer.Option(help="Contrast-limited histogram equalisation.")] = False,
+    denoise: Annotated[str, typer.Option(help="none, median or gaussian.")] = "none",
+    arch: Annotated[str, typer.Option(help="resunet (default) or unet.")] = "resunet",
+    base_filters: Annotated[int, typer.Option(help="Filters at the first level.")] = 12,
+    depth: Annotated[int, typer.Option(help="Number of down-sampling levels.")] = 3,
+    presence: Annotated[bool, typer.Option(help="Add the nerve-presence head.")] = True,
+    epochs: Annotated[int, typer.Option(min=1)] = 50,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    loss: Annotated[str, typer.Option(help="dice or dice_bce.")] = "dice_bce",
+    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 15,
+    augment: Annotated[bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")] = True,
+    threshold: Annotated[float, typer.Option(help="Mask threshold recorded for later.")] = 0.5,
+    min_area: Annotated[int, typer.Option(help="Drop components smaller than this.")] = 0,
+    seed: Annotated[int, typer.Option()] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing run in --out.")] = False,
+) -> None:
+    """Train a lightweight U-Net (Dice+BCE, Adam, subject-wise validation, checkpoints)."""
+    from edgeseg.train.runner import TrainOptions, train_run
+
+    if data is None and not resume:
+        fail("--data is required (a folder with images/ + masks/, or Kaggle .tif files)")
+    options = TrainOptions(
+        data=data,
+        out=out,
+        val_data=val_data,
+        layout=layout,
+        classes=classes,
+        subject_regex=subject_regex,
+        manifest=manifest,
+        val_fraction=val_fraction,
+        size=size,
+        normalize=normalize,
+        clahe=clahe,
+        denoise=denoise,
+        arch=arch,
+        base_filters=base_filters,
+        depth=depth,
+        presence=presence,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        loss=loss,
+        patience=patience,
+        augment=augment,
+        threshold=threshold,
+        min_area=min_area,
+        seed=seed,
+        resume=resume,
+        force=force,
+    )
+    require_tensorflow()
+    result = train_run(options, log=say)
+    say(
+        f"trained {result.epochs_run} epochs in {result.seconds:.0f}s; best val Dice "
+        f"{result.best_val_dice:.4f} at epoch {result.best_epoch}; wrote {result.run_dir}; "
+        f"next: edgeseg evaluate {result.run_dir} --data DIR"
+    )
+
+
+@app.command()
+@user_errors
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory from edgeseg train.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled data to evaluate on.")],
+    model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
+    threshold: Annotated[float | None, typer.Option(help="Override the run's threshold.")] = None,
+    min_area: Annotated[int | None, typer.Option(help="Override the run's min-area.")] = None,
+    layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
+    out: Annotated[Path | None, typer.Option(help="Folder for evaluation.json.")] = None,
+) -> None:
+    """Dice, IoU, pixel accuracy, precision, recall (Kaggle empty rule) with 95% CIs."""
+    from edgeseg.progress import progress_bar
+
+    require_tensorflow()
+    from edgeseg.train.evaluate import evaluate as run_evaluate
+
+    with progress_bar("evaluating") as bar:
+        report = run_evaluate(
+            run_dir, data, model, threshold, min_area, layout, out, bar.advance, bar.total
+        )
+    say(report["table"])
+    if report["cross_dataset"]:
+        say(f"note: trained on {report['trained_on']}, evaluated on {data} (cross-dataset)")
+    say(f"wrote {report['out_dir']}/evaluation.json and per_image.csv")
+
+
+# ----------------------------------------------------------------------------- pipeline
+@app.command()
+@user_errors
+def pipeline(
+    out: Annotated[Path, typer.Option(help="Where everything goes.")] = Path("edgeseg-out"),
+    n: Annotated[int, typer.Option(help="Synthetic frames to make.")] = 160,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 12,
+    force: Annotated[bool, typer.Option(help="Overwrite a previous pipeline output.")] = False,
+) -> None:
+    """The main job on the embedded default: synth data -> train -> evaluate (no download)."""
+    from edgeseg.train.runner import run_pipeline
+
+    require_tensorflow()
+    run_pipeline(out, n=n, epochs=epochs, force=force, log=say)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="edgeseg")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""``edgeseg data check``: is a dataset folder usable for training? (numpy + Pillow only)"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from edgeseg.config import ClassSpec
+from edgeseg.datasets import discover
+from edgeseg.errors import DataError
+from edgeseg.imaging import read_gray, read_mask
+from edgeseg.metrics import dice
+
+
+@dataclass
+class CheckReport:
+    """Findings; ``problems`` make the data unusable as it is, ``warnings`` do not."""
+
+    layout: str = ""
+    frames: int = 0
+    subjects: int = 0
+    sizes: Counter = field(default_factory=Counter)
+    empty_masks: int = 0
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return not self.problems and self.frames > 0
+
+    def lines(self) -> list[str]:
+        sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in self.sizes.most_common(5))
+        out = [
+            f"layout: {self.layout}",
+            f"frames: {self.frames} in {self.subjects} subject(s)",
+            f"sizes: {sizes or '-'}",
+            f"empty masks: {self.empty_masks}",
+        ]
+        out += [f"problem: {p}" for p in self.problems]
+        out += [f"warning: {w}" for w in self.warnings]
+        out.append("verdict: " + ("usable" if self.usable else "NOT usable (fix the problems)"))
+        return out
+
+
+def _thumb_key(img: np.ndarray) -> bytes:
+    """A coarse fingerprint for near-duplicate detection (16x16 mean, quantised to 16 levels)."""
+    small = np.asarray(Image.fromarray(img).resize((16, 16), Image.BOX), dtype=np.uint8)
+    return (small // 16).tobytes()
+
+
+def check_dataset(
+    root: Path,
+    classes: tuple[ClassSpec, ...],
+    layout: str = "auto",
+    progress: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
+) -> CheckReport:
+    """Read every pair once and report counts, sizes, emptiness, unreadable files, mismatches
+    and near-duplicate frames whose masks contradict each other."""
+    report = CheckReport()
+    try:
+        samples, report.layout = discover(Path(root), layout, require_masks=False)
+    except DataError as exc:
+        report.problems.append(str(exc))
+        return report
+    if total:
+        total(len(samples))
+    report.subjects = len({s.subject for s in samples})
+    groups: dict[bytes, list[tuple[str, np.ndarray]]] = defaultdict(list)
+    values = [c.value for c in classes]
+    for sample in samples:
+        if progress:
+            progress(1)
+        if sample.mask is None:
+            report.problems.append(f"{sample.image}: no mask")
+            continue
+        try:
+            img = read_gray(sample.image)
+            mask = read_mask(sample.mask, values)[..., 0]
+        except DataError as exc:
+            report.problems.append(str(exc))
+            continue
+        if mask.shape != img.shape:
+            report.problems.append(
+                f"{sample.mask}: {mask.shape[1]}x{mask.shape[0]} mask for a "
+                f"{img.shape[1]}x{img.shape[0]} image"
+            )
+            continue
+        report.frames += 1
+        report.sizes[(img.shape[1], img.shape[0])] += 1
+        report.empty_masks += int(not mask.any())
+        groups[_thumb_key(img)].append((sample.name, mask))
+    for members in groups.values():
+        for i in range(1, len(members)):
+            (name_a, mask_a), (name_b, mask_b) = members[0], members[i]
+            if mask_a.shape == mask_b.shape and dice(mask_a, mask_b) < 0.5:
+                report.warnings.append(
+                    f"near-duplicate images {name_a} and {name_b} have contradictory masks "
+                    f"(mask Dice {dice(mask_a, mask_b):.2f})"
+                )
+    return report

@@ -1,0 +1,37 @@
+"""Progress bars for long work (rich, on stderr; silent when stderr is not a terminal)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+
+@dataclass
+class Bar:
+    """``advance(n)`` moves the bar; ``total(n)`` sets its length once known."""
+
+    advance: Callable[[int], None]
+    total: Callable[[int], None]
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None = None) -> Iterator[Bar]:
+    if not sys.stderr.isatty():
+        yield Bar(lambda n=1: None, lambda n: None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as prog:
+        task = prog.add_task(description, total=total)
+        yield Bar(
+            lambda n=1: prog.advance(task, n),
+            lambda n: prog.update(task, total=n),
+        )

@@ -1,0 +1,115 @@
+"""The command line: --help everywhere, --version, and bad input as one line + exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from edgeseg import __version__
+from edgeseg.cli import app
+
+runner = CliRunner()
+
+
+def _commands() -> list[list[str]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    out = []
+    for name, cmd in group.commands.items():
+        sub = getattr(cmd, "commands", None)
+        if sub:
+            out += [[name, s] for s in sub]
+        else:
+            out.append([name])
+    return out
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"edgeseg {__version__}"
+
+
+@pytest.mark.parametrize("cmd", _commands(), ids=lambda c: " ".join(c))
+def test_every_command_has_help(cmd):
+    result = runner.invoke(app, [*cmd, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output and len(result.output.splitlines()) > 3
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "edgeseg.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def _one_line_error(proc: subprocess.CompletedProcess, pattern: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("edgeseg: error:")]
+    assert len(lines) == 1, proc.stderr
+    assert pattern in lines[0]
+
+
+def test_data_check_on_synthetic_data(synth_dir):
+    result = runner.invoke(app, ["data", "check", str(synth_dir)])
+    assert result.exit_code == 0, result.output
+    assert "frames: 48" in result.output and "verdict: usable" in result.output
+
+
+def test_data_check_flags_unusable_data(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "images" / "a.png")
+    (tmp_path / "images" / "b.png").write_bytes(b"garbage")
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "masks" / "b.png")
+    result = runner.invoke(app, ["data", "check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "a.png: no mask" in result.output and "b.png: unreadable image" in result.output
+
+
+def test_data_synth_writes_layout(tmp_path):
+    result = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "s"), "--n", "3"])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "s" / "images").glob("*.png"))) == 3
+    assert len(list((tmp_path / "s" / "masks").glob("*.png"))) == 3
+
+
+def test_train_on_empty_folder_is_one_line(tmp_path):
+    _one_line_error(
+        run_cli("train", "--data", str(tmp_path), "--out", str(tmp_path / "r")), "empty"
+    )
+
+
+def test_train_missing_mask_is_one_line(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "images" / "a.png")
+    proc = run_cli("train", "--data", str(tmp_path), "--out", str(tmp_path / "r"))
+    _one_line_error(proc, "a.png: no mask")
+    assert not (tmp_path / "r" / "config.json").exists()
+
+
+def test_evaluate_without_run_is_one_line(tmp_path, synth_dir):
+    proc = run_cli("evaluate", str(tmp_path), "--data", str(synth_dir))
+    _one_line_error(proc, "no config.json")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    proc = run_cli("--debug", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"))
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_bad_class_map_is_one_line(tmp_path, synth_dir):
+    proc = run_cli("data", "check", str(synth_dir), "--classes", "nerve")
+    _one_line_error(proc, "NAME=VALUE")
+
+
+def test_module_entry_point_matches_console_script():
+    assert Path(sys.executable).with_name("edgeseg").exists()
