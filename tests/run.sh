@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite: lint, the Android core's Java tests, then pytest.
+# Usage: bash tests/run.sh [extra pytest args]   (the README's second command; .ci/run calls it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+.venv/bin/python -m pip install --quiet -e ".[train,dev]"
+
+# Debian packages the tests use: Chromium renders the parity report, JUnit 5 runs the Java core.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/java/junit-platform-console-standalone.jar ] || need+=(junit5)
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== ruff"
+.venv/bin/ruff check .
+
+if [ -x android_demo/core/run-tests.sh ] || [ -f android_demo/core/run-tests.sh ]; then
+  echo "== Java core tests (android_demo/core)"
+  bash android_demo/core/run-tests.sh
+fi
+
+echo "== pytest"
+.venv/bin/python -m pytest -q "$@"
