@@ -89,9 +89,8 @@ def format_table(summary: dict, cfg: RunConfig) -> str:
     for spec in cfg.classes:
         for metric in ("dice", "iou", "pixel_accuracy", "precision", "recall"):
             s = summary[spec.name][metric]
-            lines.append(
-                f"{spec.name:<8} {metric:<15} {s['mean']:7.4f}   [{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
-            )
+            ci = f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
+            lines.append(f"{spec.name:<8} {metric:<15} {s['mean']:7.4f}   {ci}")
         p = summary[spec.name]["presence"]
         lines.append(
             f"{spec.name:<8} {'presence_acc':<15} {p['accuracy']:7.4f}   "
@@ -109,6 +108,12 @@ def rows_to_csv(rows: Sequence[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def is_cross_dataset(trained_on: Path, evaluated_on: Path) -> bool:
+    """True unless one folder contains the other (e.g. ``dataset/`` and ``dataset/test/``)."""
+    a, b = trained_on.resolve(), evaluated_on.resolve()
+    return not (a == b or a in b.parents or b in a.parents)
 
 
 def evaluate(
@@ -144,7 +149,7 @@ def evaluate(
         "data": str(data),
         "layout": found_layout,
         "trained_on": cfg.data,
-        "cross_dataset": Path(cfg.data).resolve() != Path(data).resolve(),
+        "cross_dataset": is_cross_dataset(Path(cfg.data), Path(data)),
         "classes": [c.name for c in cfg.classes],
         "postprocess": post.__dict__,
         "frames": len(rows),
