@@ -1,0 +1,599 @@
+"""``Segmenter``: frame in, mask out, exactly as docs/runtime-contract.md says.
+
+Everything the model needs (input size, normalisation, classes, threshold, colours) comes from
+the ``edgeseg`` metadata inside the ``.tflite``. Quantization and dequantization happen in one
+place (:func:`quantize_input`, :func:`dequantize_output`) with the tensor's own scale and zero
+point. numpy + Pillow + a TFLite interpreter only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from edgeseg.config import ClassSpec, PostProcess, Preprocessing, parse_classes
+from edgeseg.edge_runtime.interpreter import (
+    InterpreterInfo,
+    cpu_sibling,
+    is_edgetpu_model,
+    make_interpreter,
+)
+from edgeseg.edge_runtime.metadata import (
+    PIXEL_SCALE,
+    ClassInfo,
+    ModelMetadata,
+    class_color,
+    default_classes,
+    load_metadata,
+)
+from edgeseg.errors import ConfigError, DataError, ModelError
+from edgeseg.imaging import read_gray, resize_mask, to_gray8
+from edgeseg.postprocess import probabilities_to_mask
+from edgeseg.preprocess import preprocess
+
+OVERLAY_ALPHA = 115  # about 45 %, contract section 4
+
+Frame = Any  # numpy array (HxW, HxWx3/4; uint8/uint16/float), PIL image, or a path
+
+
+class SkippedFrameWarning(RuntimeWarning):
+    """A frame in a stream could not be read and was skipped."""
+
+
+# --------------------------------------------------------------------------- quantization
+
+
+def tensor_quantization(detail: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
+    """(scales float64, zero points int64, axis) of a tensor; scales are empty if float.
+
+    Scales are the tensor's float32 values widened exactly to float64.
+    """
+    params = detail.get("quantization_parameters") or {}
+    scales = np.asarray(params.get("scales", []), dtype=np.float32).astype(np.float64)
+    zeros = np.asarray(params.get("zero_points", []), dtype=np.int64)
+    axis = int(params.get("quantized_dimension", 0))
+    if scales.size == 0:
+        scale, zero = detail.get("quantization", (0.0, 0))
+        if scale:
+            scales = np.array([np.float32(scale)], dtype=np.float64)
+            zeros = np.array([zero], dtype=np.int64)
+    if scales.size and zeros.size == 0:
+        zeros = np.zeros_like(scales, dtype=np.int64)
+    return scales, zeros, axis
+
+
+def pixels_to_float(pixels: np.ndarray, pixel_scale: float = PIXEL_SCALE) -> np.ndarray:
+    """uint8 pixels -> the network's float input (float64): ``pixel / 255`` (contract section 2)."""
+    wide = np.asarray(pixels, dtype=np.float64)
+    if math.isclose(pixel_scale, PIXEL_SCALE, rel_tol=1e-12):
+        return wide / 255.0
+    return wide * pixel_scale
+
+
+def quantize_input(
+    pixels: np.ndarray, detail: dict[str, Any], pixel_scale: float = PIXEL_SCALE
+) -> np.ndarray:
+    """uint8 image -> input tensor values of the tensor's dtype (contract section 2).
+
+    Quantized: ``q = clip(floor(x / s + 0.5) + z, qmin, qmax)`` in float64 with
+    ``x = pixel / 255``; float tensors get ``x`` cast to their dtype.
+    """
+    dtype = np.dtype(detail["dtype"])
+    x = pixels_to_float(pixels, pixel_scale)
+    scales, zeros, _ = tensor_quantization(detail)
+    if dtype.kind == "f":
+        return x.astype(dtype)
+    if scales.size != 1:
+        raise ModelError(
+            f"input tensor {detail.get('name', '')!r} is {dtype.name} without a single scale "
+            f"and zero point ({scales.size} scales): re-export with a quantized uint8/int8 input"
+        )
+    info = np.iinfo(dtype)
+    q = np.floor(x / scales[0] + 0.5) + zeros[0]
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def dequantize_output(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """Output tensor -> float64 probabilities: ``p = (q - z) * s`` (contract section 3)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        return values.astype(np.float64)
+    scales, zeros, axis = tensor_quantization(detail)
+    if scales.size == 0:
+        raise ModelError(
+            f"output tensor {detail.get('name', '')!r} is {values.dtype.name} with no scale: "
+            "re-export the model"
+        )
+    if scales.size > 1:  # per-channel: broadcast along the quantized axis
+        shape = [1] * values.ndim
+        shape[axis] = scales.size
+        scales, zeros = scales.reshape(shape), zeros.reshape(shape)
+    return (values.astype(np.float64) - zeros) * scales
+
+
+# --------------------------------------------------------------------------- overlay
+
+
+def overlay(
+    gray_frame: np.ndarray, mask: np.ndarray, colors: Sequence[Sequence[int]]
+) -> np.ndarray:
+    """Colour the mask onto the gray frame -> HxWx3 uint8 (contract section 4).
+
+    On mask pixels ``(base * (256 - A) + colour * A + 128) >> 8`` with ``A = 115``, ``base``
+    the gray frame; other pixels keep the gray. Later classes paint over earlier ones.
+    """
+    gray = to_gray8(gray_frame)
+    masks = np.asarray(mask)
+    if masks.ndim == 2:
+        masks = masks[..., None]
+    if masks.shape[:2] != gray.shape:
+        raise DataError(
+            f"mask is {masks.shape[1]}x{masks.shape[0]} but the frame is "
+            f"{gray.shape[1]}x{gray.shape[0]}: use Result.mask (frame size), not mask_model"
+        )
+    if masks.shape[2] > len(colors):
+        raise DataError(f"mask has {masks.shape[2]} classes but only {len(colors)} colours")
+    base = np.repeat(gray[..., None], 3, axis=2).astype(np.uint16)
+    out = base.copy()
+    for c in range(masks.shape[2]):
+        on = masks[..., c] > 0
+        colour = np.asarray(colors[c], dtype=np.uint16)
+        out[on] = (base[on] * (256 - OVERLAY_ALPHA) + colour * OVERLAY_ALPHA + 128) >> 8
+    return out.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Result:
+    """One segmented frame.
+
+    ``mask``: HxWxC uint8 {0,1} at the frame's original size; ``mask_model``: the same at model
+    size; ``prob``: model-size float32 probabilities; ``presence``: the presence score or None;
+    ``timings``: preprocess_ms, invoke_ms, postprocess_ms, total_ms; ``gray``: the frame as 8-bit
+    gray at original size (for overlays).
+    """
+
+    mask: np.ndarray
+    mask_model: np.ndarray
+    prob: np.ndarray
+    presence: float | None
+    timings: dict[str, float]
+    gray: np.ndarray
+    classes: tuple[ClassInfo, ...]
+    source: str | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the original frame."""
+        return self.gray.shape[0], self.gray.shape[1]
+
+    def label_map(self) -> np.ndarray:
+        """HxW uint8 of class values (0 = background; later classes paint over earlier)."""
+        out = np.zeros(self.size, dtype=np.uint8)
+        for c, cls in enumerate(self.classes):
+            out[self.mask[..., c] > 0] = cls.value
+        return out
+
+    def overlay(self) -> np.ndarray:
+        """The contract's colour overlay of ``mask`` on the gray frame, HxWx3 uint8."""
+        return overlay(self.gray, self.mask, [c.color for c in self.classes])
+
+    def areas(self) -> dict[str, int]:
+        """Mask pixels per class at the original frame size."""
+        return {c.name: int(self.mask[..., i].sum()) for i, c in enumerate(self.classes)}
+
+
+@dataclass
+class FrameStream:
+    """Iterator over a stream's results; ``skipped`` counts unreadable frames (after iterating)."""
+
+    segmenter: Segmenter
+    frames: Iterable[Frame]
+    smoothing: float = 0.0
+    on_skip: Callable[[str, str], None] | None = None
+    processed: int = 0
+    skipped: int = 0
+    skipped_sources: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Result]:
+        ema: np.ndarray | None = None
+        ema_presence: float | None = None
+        a = self.smoothing
+        for index, frame in enumerate(self.frames):
+            started = time.perf_counter()
+            source = _source_name(frame, index)
+            try:
+                gray = self.segmenter.read_frame(frame)
+            except DataError as exc:
+                self.skipped += 1
+                self.skipped_sources.append(source)
+                reason = str(exc) if source in str(exc) else f"{source}: {exc}"
+                if self.on_skip is not None:
+                    self.on_skip(source, reason)
+                else:
+                    warnings.warn(f"skipped frame {reason}", SkippedFrameWarning, stacklevel=2)
+                continue
+            prob, presence, timings = self.segmenter._infer(gray, started)
+            if a > 0 and ema is not None and ema.shape == prob.shape:
+                ema = a * ema + (1.0 - a) * prob
+                if presence is not None and ema_presence is not None:
+                    ema_presence = a * ema_presence + (1.0 - a) * presence
+                else:
+                    ema_presence = presence
+            else:
+                ema, ema_presence = prob, presence
+            self.processed += 1
+            yield self.segmenter._finish(gray, ema, ema_presence, timings, started, source)
+
+
+def _source_name(frame: Frame, index: int) -> str:
+    if isinstance(frame, (str, Path)):
+        return str(frame)
+    return f"frame #{index}"
+
+
+# --------------------------------------------------------------------------- the segmenter
+
+
+def parse_size(value: int | str | Sequence[int] | None) -> tuple[int, int] | None:
+    """``128``, ``"128"``, ``"128x96"`` (HxW) or ``(128, 96)`` -> (height, width)."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, int):
+            return (value, value)
+        if isinstance(value, str):
+            parts = value.lower().replace(",", "x").split("x")
+            dims = [int(p) for p in parts if p.strip()]
+        else:
+            dims = [int(v) for v in value]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"--input-size {value!r}: expected N or HxW, e.g. 128x128") from exc
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2 or min(dims) < 1:
+        raise ConfigError(f"--input-size {value!r}: expected N or HxW, e.g. 128x128")
+    return dims[0], dims[1]
+
+
+def _class_infos(classes: str | Sequence[str | ClassSpec]) -> tuple[ClassInfo, ...]:
+    if isinstance(classes, str):
+        specs = parse_classes(classes) if "=" in classes else None
+        if specs is None:
+            return default_classes([n.strip() for n in classes.split(",") if n.strip()])
+    else:
+        specs = tuple(
+            c if isinstance(c, ClassSpec) else ClassSpec(str(c), i + 1)
+            for i, c in enumerate(classes)
+        )
+    return tuple(ClassInfo(s.name, s.value, class_color(s.name, i)) for i, s in enumerate(specs))
+
+
+class Segmenter:
+    """Run an edgeseg ``.tflite`` on frames of any size, gray or RGB, 8- or 16-bit.
+
+    Settings come from the model's metadata; keyword overrides (``threshold``, ``min_area``, ...)
+    replace single values. A model without metadata needs ``input_size`` (plus ``classes`` when
+    it has several output channels); its preprocessing is the contract's default unless
+    ``normalize`` says otherwise.
+    """
+
+    def __init__(
+        self,
+        model_path: Path | str,
+        backend: str = "auto",
+        delegate: str = "auto",
+        threads: int | None = None,
+        input_size: int | str | Sequence[int] | None = None,
+        normalize: str | None = None,
+        *,
+        classes: str | Sequence[str | ClassSpec] | None = None,
+        threshold: float | None = None,
+        min_area: int | None = None,
+        largest_component: bool | None = None,
+        presence_gate: bool | None = None,
+        presence_threshold: float | None = None,
+        strict_delegate: bool = False,
+        delegate_library: str | None = None,
+    ) -> None:
+        self.model_path = Path(model_path)
+        size = parse_size(input_size)
+        meta = self._read_metadata(self.model_path)
+        self.has_metadata = meta is not None
+        if meta is None:
+            if size is None:
+                raise ModelError(
+                    f"{self.model_path} has no edgeseg metadata: pass --input-size HxW (and "
+                    "--classes/--threshold if needed), or re-export it with `edgeseg convert`"
+                )
+            meta = ModelMetadata(
+                preprocessing=Preprocessing(height=size[0], width=size[1]),
+                postprocess=PostProcess(),
+                classes=default_classes(["nerve"]),
+                quantization="unknown",
+            )
+        elif size is not None and size != meta.input_size:
+            raise ConfigError(
+                f"--input-size {size[0]}x{size[1]}, but the model's metadata says "
+                f"{meta.input_size[0]}x{meta.input_size[1]}: drop --input-size"
+            )
+        meta = self._override(
+            meta,
+            normalize,
+            classes,
+            threshold,
+            min_area,
+            largest_component,
+            presence_gate,
+            presence_threshold,
+        )
+        self.metadata: ModelMetadata = meta
+        self.interpreter, self.info = make_interpreter(
+            self.model_path,
+            backend=backend,
+            delegate=delegate,
+            threads=threads,
+            strict_delegate=strict_delegate,
+            delegate_library=delegate_library,
+        )
+        self._bind_tensors(explicit_classes=classes is not None)
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _read_metadata(path: Path) -> ModelMetadata | None:
+        meta = load_metadata(path)
+        if meta is None and is_edgetpu_model(path) and cpu_sibling(path).is_file():
+            meta = load_metadata(cpu_sibling(path))  # the compiler may drop metadata
+        return meta
+
+    @staticmethod
+    def _override(
+        meta: ModelMetadata,
+        normalize: str | None,
+        classes: Any,
+        threshold: float | None,
+        min_area: int | None,
+        largest_component: bool | None,
+        presence_gate: bool | None,
+        presence_threshold: float | None,
+    ) -> ModelMetadata:
+        pre = meta.preprocessing
+        if normalize is not None:
+            pre = dataclasses.replace(pre, normalize=normalize)
+        post_changes = {
+            k: v
+            for k, v in {
+                "threshold": threshold,
+                "min_area": min_area,
+                "largest_component": largest_component,
+                "presence_gate": presence_gate,
+                "presence_threshold": presence_threshold,
+            }.items()
+            if v is not None
+        }
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ConfigError(f"--threshold {threshold}: must be between 0 and 1")
+        if min_area is not None and min_area < 0:
+            raise ConfigError(f"--min-area {min_area}: must be 0 or more pixels")
+        post = dataclasses.replace(meta.postprocess, **post_changes)
+        infos = meta.classes if classes is None else _class_infos(classes)
+        return dataclasses.replace(meta, preprocessing=pre, postprocess=post, classes=infos)
+
+    def _bind_tensors(self, explicit_classes: bool) -> None:
+        it = self.interpreter
+        inputs = it.get_input_details()
+        name = self.model_path.name
+        if len(inputs) != 1:
+            raise ModelError(f"{name} has {len(inputs)} inputs: an edgeseg model has one image")
+        detail = inputs[0]
+        shape = tuple(int(v) for v in detail["shape"])
+        dtype = np.dtype(detail["dtype"])
+        h, w = self.metadata.input_size
+        if len(shape) != 4 or shape[3] != 1:
+            raise ModelError(
+                f"{name} takes input {list(shape)}; an edgeseg model takes one gray channel "
+                f"[1, H, W, 1]: re-export it with `edgeseg convert`"
+            )
+        if dtype not in (np.dtype(np.float32), np.dtype(np.uint8), np.dtype(np.int8)):
+            raise ModelError(
+                f"{name} has a {dtype.name} input; expected float32, uint8 or int8: re-export it"
+            )
+        if shape[1:3] != (h, w):
+            raise ModelError(
+                f"{name} expects {shape[1]}x{shape[2]} input but the settings say {h}x{w}: "
+                + (
+                    "re-export the model"
+                    if self.has_metadata
+                    else f"pass --input-size {shape[1]}x{shape[2]}"
+                )
+            )
+        if shape[0] != 1:
+            it.resize_tensor_input(detail["index"], [1, h, w, 1])
+            it.allocate_tensors()
+            detail = it.get_input_details()[0]
+        self._input = detail
+        outputs = it.get_output_details()
+        masks = [d for d in outputs if len(d["shape"]) == 4]
+        presence = [d for d in outputs if len(d["shape"]) == 2]
+        if len(masks) != 1:
+            shapes = [list(map(int, d["shape"])) for d in outputs]
+            raise ModelError(
+                f"{name} has outputs {shapes}: expected exactly one 4-D mask [1, H, W, C]"
+            )
+        self._mask = masks[0]
+        self._presence = presence[0] if presence else None
+        channels = int(self._mask["shape"][3])
+        n_classes = len(self.metadata.classes)
+        if channels != n_classes:
+            if not self.has_metadata and not explicit_classes:
+                self.metadata = dataclasses.replace(
+                    self.metadata,
+                    classes=default_classes([f"class{i + 1}" for i in range(channels)]),
+                )
+            else:
+                raise ModelError(
+                    f"{name} outputs {channels} mask channels but {n_classes} classes are "
+                    f"configured ({', '.join(self.metadata.class_names)}): pass --classes with "
+                    f"{channels} name{'s' if channels > 1 else ''}"
+                )
+
+    # -- properties ----------------------------------------------------------------------------
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the model input."""
+        return self.metadata.input_size
+
+    @property
+    def classes(self) -> tuple[ClassInfo, ...]:
+        return self.metadata.classes
+
+    @property
+    def input_detail(self) -> dict[str, Any]:
+        return self._input
+
+    @property
+    def output_details(self) -> dict[str, dict[str, Any] | None]:
+        return {"mask": self._mask, "presence": self._presence}
+
+    # -- running -------------------------------------------------------------------------------
+
+    @staticmethod
+    def read_frame(frame: Frame) -> np.ndarray:
+        """Path / array / PIL image -> HxW uint8 gray; DataError if unreadable."""
+        if frame is None:
+            raise DataError("frame is None (camera or decoder returned nothing)")
+        if isinstance(frame, (str, Path)):
+            return read_gray(Path(frame))
+        if isinstance(frame, Image.Image):
+            return to_gray8(frame)
+        arr = np.asarray(frame)
+        if arr.size == 0:
+            raise DataError(f"frame has shape {arr.shape}: it is empty")
+        return to_gray8(arr)
+
+    def set_input(self, pixels: np.ndarray) -> None:
+        """Write a preprocessed uint8 HxW image into the input tensor (quantized as needed)."""
+        tensor = quantize_input(pixels, self._input, self.metadata.input_scale)
+        self.interpreter.set_tensor(self._input["index"], tensor[None, :, :, None])
+
+    def get_output(self) -> tuple[np.ndarray, float | None]:
+        """(HxWxC float64 probabilities, presence or None) after ``invoke``."""
+        it = self.interpreter
+        prob = dequantize_output(it.get_tensor(self._mask["index"])[0], self._mask)
+        presence = None
+        if self._presence is not None:
+            raw = it.get_tensor(self._presence["index"])
+            presence = float(dequantize_output(raw, self._presence).ravel()[0])
+        return prob, presence
+
+    def _infer(
+        self, gray: np.ndarray, started: float
+    ) -> tuple[np.ndarray, float | None, dict[str, float]]:
+        """Preprocess, invoke, dequantize; timings carry ``_invoked`` (perf_counter seconds)."""
+        pixels = preprocess(gray, self.metadata.preprocessing)
+        self.set_input(pixels)
+        t_pre = time.perf_counter()
+        self.interpreter.invoke()
+        t_inv = time.perf_counter()
+        prob, presence = self.get_output()
+        timings = {
+            "preprocess_ms": (t_pre - started) * 1000.0,
+            "invoke_ms": (t_inv - t_pre) * 1000.0,
+            "_invoked": t_inv,
+        }
+        return prob, presence, timings
+
+    def _finish(
+        self,
+        gray: np.ndarray,
+        prob: np.ndarray,
+        presence: float | None,
+        timings: dict[str, float],
+        started: float,
+        source: str | None,
+    ) -> Result:
+        timings = dict(timings)
+        t_invoked = timings.pop("_invoked")
+        mask_model = probabilities_to_mask(prob, self.metadata.postprocess, presence)
+        mask = resize_mask(mask_model, gray.shape)
+        done = time.perf_counter()
+        timings["postprocess_ms"] = (done - t_invoked) * 1000.0
+        timings["total_ms"] = (done - started) * 1000.0
+        return Result(
+            mask=mask,
+            mask_model=mask_model,
+            prob=prob.astype(np.float32),
+            presence=presence,
+            timings=timings,
+            gray=gray,
+            classes=self.metadata.classes,
+            source=source,
+        )
+
+    def segment(self, frame: Frame) -> Result:
+        """Segment one frame (array, PIL image or path): masks at original and model size."""
+        started = time.perf_counter()
+        gray = self.read_frame(frame)
+        prob, presence, timings = self._infer(gray, started)
+        return self._finish(gray, prob, presence, timings, started, _source_name(frame, 0))
+
+    def segment_batch(self, frames: Iterable[Frame]) -> list[Result]:
+        """Segment frames one after another (the model's batch is 1)."""
+        return [self.segment(f) for f in frames]
+
+    def stream(
+        self,
+        frames: Iterable[Frame],
+        smoothing: float = 0.0,
+        on_skip: Callable[[str, str], None] | None = None,
+    ) -> FrameStream:
+        """Iterate results with temporal smoothing ``p = a * p_prev + (1 - a) * p_new``.
+
+        ``a = smoothing`` (0 = off); the mask is re-derived from the smoothed probabilities.
+        Unreadable frames are skipped and counted in ``.skipped``; each gives a
+        :class:`SkippedFrameWarning`, or a call ``on_skip(source, reason)`` when given.
+        """
+        if not 0.0 <= smoothing < 1.0:
+            raise ConfigError(f"--smoothing {smoothing}: must be in [0, 1) (0 = off)")
+        return FrameStream(self, frames, smoothing, on_skip)
+
+    def describe(self) -> dict[str, Any]:
+        """Model, backend and settings as a JSON-ready dict (for reports and logs)."""
+        h, w = self.input_size
+        return {
+            **self.info.as_dict(),
+            "input_size": [h, w],
+            "input_dtype": np.dtype(self._input["dtype"]).name,
+            "quantization": self.metadata.quantization,
+            "classes": self.metadata.class_names,
+            "has_metadata": self.has_metadata,
+            "presence_output": self._presence is not None,
+            "threshold": self.metadata.postprocess.threshold,
+        }
+
+
+__all__ = [
+    "FrameStream",
+    "InterpreterInfo",
+    "Result",
+    "Segmenter",
+    "SkippedFrameWarning",
+    "dequantize_output",
+    "overlay",
+    "parse_size",
+    "quantize_input",
+    "tensor_quantization",
+]

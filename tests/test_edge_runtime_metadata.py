@@ -1,0 +1,229 @@
+"""edgeseg.edge_runtime.metadata: the JSON from a RunConfig, write/read round trip, bad files."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeseg.config import ClassSpec, PostProcess, Preprocessing, RunConfig
+from edgeseg.edge_runtime.metadata import (
+    PALETTE,
+    SCHEMA,
+    ModelMetadata,
+    load_metadata,
+    metadata_entries,
+    metadata_from_config,
+    read_metadata,
+    write_metadata,
+)
+from edgeseg.errors import ConfigError, DependencyError, ModelError
+
+CFG = RunConfig(
+    classes=(ClassSpec("nerve", 1), ClassSpec("vessel", 2), ClassSpec("tendon", 3)),
+    preprocessing=Preprocessing(height=32, width=32, normalize="equalize", denoise="median"),
+    postprocess=PostProcess(threshold=0.4, min_area=5, presence_gate=True),
+)
+
+
+def _tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """32x32 ResU-Nets: float32 and int8 (uint8 I/O), without (plain_*) and with metadata.
+
+    Built once per session (cached in the session's base temp dir) with tf_keras + TFLiteConverter.
+    """
+    root = tmp_path_factory.getbasetemp() / "tiny_tflite"
+    paths = {k: root / f"{k}.tflite" for k in ("plain_f32", "plain_i8", "f32", "i8")}
+    if all(p.is_file() for p in paths.values()):
+        return paths
+    tf = pytest.importorskip("tensorflow")
+    import tf_keras
+
+    from edgeseg.train.models import build_resunet
+
+    tf_keras.utils.set_random_seed(0)
+    model = build_resunet(input_shape=(32, 32, 1), base_filters=4, depth=2)
+    root.mkdir(parents=True, exist_ok=True)
+    paths["plain_f32"].write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    conv.representative_dataset = lambda: (
+        [rng.random((1, 32, 32, 1), dtype=np.float32)] for _ in range(8)
+    )
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.uint8
+    conv.inference_output_type = tf.uint8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "statistics for quantized inputs"
+        paths["plain_i8"].write_bytes(conv.convert())
+    cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
+    for kind, quant in (("f32", "float32"), ("i8", "int8")):
+        meta = metadata_from_config(cfg, quant, presence_output=True)
+        write_metadata(paths[f"plain_{kind}"], meta, out_path=paths[kind])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _tiny_models(tmp_path_factory)
+
+
+# --------------------------------------------------------------------------- the JSON
+
+
+def test_metadata_from_config_follows_the_contract() -> None:
+    meta = metadata_from_config(CFG, "int8", presence_output=True)
+    assert meta["schema"] == SCHEMA == "edgeseg.metadata/1"
+    assert meta["config_sha256"] == CFG.sha256()
+    assert meta["arch"] == "resunet"
+    assert meta["quantization"] == "int8"
+    assert meta["input"] == {"height": 32, "width": 32, "channels": 1, "scale": 1 / 255}
+    assert meta["preprocessing"] == {
+        "normalize": "equalize",
+        "percentiles": [1.0, 99.0],
+        "clahe": False,
+        "clahe_clip": 2.0,
+        "clahe_tiles": 8,
+        "denoise": "median",
+    }
+    assert meta["classes"] == [
+        {"name": "nerve", "value": 1, "color": [255, 220, 0]},
+        {"name": "vessel", "value": 2, "color": [230, 40, 40]},
+        {"name": "tendon", "value": 3, "color": list(PALETTE[2])},
+    ]
+    assert meta["postprocess"] == {
+        "threshold": 0.4,
+        "min_area": 5,
+        "largest_component": False,
+        "presence_threshold": 0.5,
+        "presence_gate": True,
+    }
+    assert meta["presence_output"] is True
+    assert json.loads(json.dumps(meta)) == meta
+
+
+def test_metadata_from_config_rejects_unknown_quantization() -> None:
+    with pytest.raises(ConfigError, match="quantization='int4'"):
+        metadata_from_config(CFG, "int4", presence_output=False)
+
+
+def test_model_metadata_view() -> None:
+    meta = ModelMetadata.from_dict(metadata_from_config(CFG, "float32", presence_output=False))
+    assert meta.preprocessing == CFG.preprocessing
+    assert meta.postprocess == CFG.postprocess
+    assert meta.class_names == ["nerve", "vessel", "tendon"]
+    assert [c.value for c in meta.classes] == [1, 2, 3]
+    assert meta.colors[:2] == [(255, 220, 0), (230, 40, 40)]
+    assert meta.input_size == (32, 32)
+    assert meta.presence_output is False
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schema": "other/1"}, "not an edgeseg schema"),
+        ({"schema": "edgeseg.metadata/2"}, "upgrade edgeseg"),
+        ({"input": {"width": 32}}, "malformed"),
+        ({"preprocessing": {"normalize": "zscore"}}, "normalize='zscore'"),
+        ({"input": {"height": 30, "width": 32}}, "multiples of 16"),
+        ({"classes": []}, "no classes"),
+        ({"postprocess": {"thresh": 0.5}}, "malformed"),
+    ],
+)
+def test_model_metadata_rejects_bad_json(change: dict, message: str) -> None:
+    raw = {**metadata_from_config(CFG, "int8", presence_output=True), **change}
+    with pytest.raises(ModelError, match=message) as info:
+        ModelMetadata.from_dict(raw, "m.tflite")
+    assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_round_trip_keeps_the_model_and_other_entries(models: dict[str, Path]) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    plain, tagged = models["plain_i8"], models["i8"]
+    assert read_metadata(plain) is None
+    assert load_metadata(plain) is None
+    cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
+    meta = metadata_from_config(cfg, "int8", presence_output=True)
+    assert read_metadata(tagged) == meta
+    before = metadata_entries(plain.read_bytes())
+    after = metadata_entries(tagged.read_bytes())
+    assert set(after) == set(before) | {"edgeseg"}
+    assert all(after[name] == before[name] for name in before)
+
+    frame = (np.arange(32 * 32).reshape(1, 32, 32, 1) * 7 % 256).astype(np.uint8)
+    outputs = []
+    for path in (plain, tagged):
+        it = Interpreter(model_path=str(path))
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], frame)
+        it.invoke()
+        outputs.append([it.get_tensor(d["index"]) for d in it.get_output_details()])
+    for a, b in zip(*outputs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_rewrite_replaces_the_entry(models: dict[str, Path], tmp_path: Path) -> None:
+    target = tmp_path / "m.tflite"
+    target.write_bytes(models["f32"].read_bytes())
+    size = target.stat().st_size
+    meta = {**read_metadata(target), "arch": "unet"}
+    write_metadata(target, meta)
+    assert read_metadata(target)["arch"] == "unet"
+    names = list(metadata_entries(target.read_bytes()))
+    assert names.count("edgeseg") == 1
+    assert abs(target.stat().st_size - size) < 64
+    assert [p.name for p in tmp_path.iterdir()] == ["m.tflite"]  # no temp file left
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "not found"),
+        (b"", "not a TFLite model"),
+        (b"\x00" * 64, "not a TFLite model"),
+        (b"GIF89a" + b"\x00" * 100, "not a TFLite model"),
+        (b"\x10\x00\x00\x00TFL3" + b"\xff" * 24, "corrupt"),
+    ],
+)
+def test_bad_files_are_one_line_model_errors(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "bad.tflite"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelError, match=message) as info:
+        read_metadata(path)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_model_is_a_model_error(models: dict[str, Path], tmp_path: Path) -> None:
+    path = tmp_path / "cut.tflite"
+    path.write_bytes(models["i8"].read_bytes()[:4000])
+    with pytest.raises(ModelError, match="corrupt"):
+        read_metadata(path)
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "junk.tflite"
+    src.write_bytes(b"junk" * 10)
+    out = tmp_path / "out" / "m.tflite"
+    with pytest.raises(ModelError):
+        write_metadata(src, {"schema": SCHEMA}, out_path=out)
+    assert not out.exists()
+    assert src.read_bytes() == b"junk" * 10
+
+
+def test_writer_without_flatbuffers_is_a_dependency_error(
+    models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "flatbuffers", None)
+    with pytest.raises(DependencyError, match="ai-edge-litert"):
+        write_metadata(models["plain_f32"], {"schema": SCHEMA}, out_path=tmp_path / "m.tflite")

@@ -1,0 +1,294 @@
+"""edgeseg.edge_runtime.predict and .benchmark: files written, nothing partial, stream, rows."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edgeseg.config import Preprocessing, RunConfig
+from edgeseg.edge_runtime import predict as predict_mod
+from edgeseg.edge_runtime.benchmark import benchmark, format_table, write_json
+from edgeseg.edge_runtime.metadata import metadata_from_config, write_metadata
+from edgeseg.edge_runtime.predict import ProgressEvent, predict, stream
+from edgeseg.edge_runtime.segmenter import Segmenter
+from edgeseg.errors import DataError
+
+
+def _tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """32x32 ResU-Nets: float32 and int8 (uint8 I/O), without (plain_*) and with metadata.
+
+    Built once per session (cached in the session's base temp dir) with tf_keras + TFLiteConverter.
+    """
+    root = tmp_path_factory.getbasetemp() / "tiny_tflite"
+    paths = {k: root / f"{k}.tflite" for k in ("plain_f32", "plain_i8", "f32", "i8")}
+    if all(p.is_file() for p in paths.values()):
+        return paths
+    tf = pytest.importorskip("tensorflow")
+    import tf_keras
+
+    from edgeseg.train.models import build_resunet
+
+    tf_keras.utils.set_random_seed(0)
+    model = build_resunet(input_shape=(32, 32, 1), base_filters=4, depth=2)
+    root.mkdir(parents=True, exist_ok=True)
+    paths["plain_f32"].write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    conv.representative_dataset = lambda: (
+        [rng.random((1, 32, 32, 1), dtype=np.float32)] for _ in range(8)
+    )
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.uint8
+    conv.inference_output_type = tf.uint8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "statistics for quantized inputs"
+        paths["plain_i8"].write_bytes(conv.convert())
+    cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
+    for kind, quant in (("f32", "float32"), ("i8", "int8")):
+        meta = metadata_from_config(cfg, quant, presence_output=True)
+        write_metadata(paths[f"plain_{kind}"], meta, out_path=paths[kind])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _tiny_models(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def seg(models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Segmenter:
+    """The int8 model with its threshold at the median probability: masks neither empty nor full."""
+    frame = _save_frame(tmp_path_factory.mktemp("median") / "f.png", 40, 40, 0)
+    median = float(np.median(Segmenter(models["i8"]).segment(frame).prob))
+    return Segmenter(models["i8"], threshold=median)
+
+
+def _save_frame(path: Path, h: int, w: int, seed: int, mode: str = "L") -> Path:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    blob = ((yy - h / 2) / (h / 4)) ** 2 + ((xx - w / 2) / (w / 4)) ** 2 < 1
+    gray = np.clip(rng.normal(80, 30, (h, w)) + 130 * blob, 0, 255).astype(np.uint8)
+    Image.fromarray(gray).convert(mode).save(path)
+    return path
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def test_predict_writes_mask_and_overlay(seg: Segmenter, tmp_path: Path) -> None:
+    images = tmp_path / "in"
+    images.mkdir()
+    a = _save_frame(images / "a.png", 45, 77, 1)
+    b = _save_frame(images / "b.png", 64, 48, 2, mode="RGB")
+    out = tmp_path / "out"
+    events: list[ProgressEvent] = []
+    summary = predict(seg, [a, b], out, progress=events.append)
+
+    assert summary.images == 2
+    assert summary.failed == []
+    assert sorted(Path(p).name for p in summary.written) == [
+        "a_mask.png",
+        "a_overlay.png",
+        "b_mask.png",
+        "b_overlay.png",
+    ]
+    assert [(e.index, e.ok) for e in events] == [(0, True), (1, True)]
+    for src, (h, w) in ((a, (45, 77)), (b, (64, 48))):
+        result = seg.segment(src)
+        mask = Image.open(out / f"{src.stem}_mask.png")
+        assert mask.mode == "P"
+        assert mask.size == (w, h)
+        np.testing.assert_array_equal(np.asarray(mask), result.label_map())
+        assert mask.getpalette()[3:6] == [255, 220, 0]  # index 1 = nerve, yellow
+        over = Image.open(out / f"{src.stem}_overlay.png")
+        assert over.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(over), result.overlay())
+    assert np.asarray(Image.open(out / "a_mask.png")).any()  # not a trivially empty mask
+    assert _leftovers(out) == []
+    assert "segmented 2/2 images" in summary.line()
+    assert json.loads(json.dumps(summary.as_dict()))["images"] == 2
+
+
+def test_predict_skips_unreadable_images_and_reports_them(seg: Segmenter, tmp_path: Path) -> None:
+    images = tmp_path / "in"
+    images.mkdir()
+    _save_frame(images / "img2.png", 40, 40, 2)
+    _save_frame(images / "img10.png", 40, 40, 10)
+    (images / "img3.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+    (images / "notes.txt").write_text("not an image")
+    out = tmp_path / "out"
+    events: list[ProgressEvent] = []
+    summary = predict(seg, [images], out, progress=events.append)
+    assert [Path(e.source).name for e in events] == ["img2.png", "img3.png", "img10.png"]
+    assert [e.ok for e in events] == [True, False, True]
+    assert summary.images == 3
+    assert [Path(f[0]).name for f in summary.failed] == ["img3.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "img10_mask.png",
+        "img10_overlay.png",
+        "img2_mask.png",
+        "img2_overlay.png",
+    ]
+    assert "1 unreadable" in summary.line()
+
+
+def test_predict_leaves_nothing_partial_when_writing_fails(
+    seg: Segmenter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _save_frame(tmp_path / "scan.png", 40, 50, 0)
+    out = tmp_path / "out"
+    original = Image.Image.save
+
+    def failing_save(self: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
+        if self.mode == "P":  # the mask is saved after the overlay: fail there
+            raise OSError("disk full")
+        original(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        predict(seg, [src], out)
+    assert list(out.iterdir()) == []  # neither the overlay nor any temp file
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "not found"),
+        ("empty_dir", "no images found"),
+        ("same_stem", "would both write"),
+    ],
+)
+def test_predict_input_errors(seg: Segmenter, tmp_path: Path, setup: str, message: str) -> None:
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d2").mkdir()
+    if setup == "same_stem":
+        inputs = [
+            _save_frame(tmp_path / "d1" / "x.png", 20, 20, 0),
+            _save_frame(tmp_path / "d2" / "x.png", 20, 20, 1),
+        ]
+    else:
+        inputs = [tmp_path / "nope.png"] if setup == "missing" else [tmp_path / "d1"]
+    with pytest.raises(DataError, match=message):
+        predict(seg, inputs, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_predict_opens_a_model_path(models: dict[str, Path], tmp_path: Path) -> None:
+    src = _save_frame(tmp_path / "s.png", 33, 35, 4)
+    summary = predict(models["f32"], [src], tmp_path / "out", overlay=False, threads=1)
+    assert [Path(p).name for p in summary.written] == ["s_mask.png"]
+    assert summary.info["backend"] == "litert"
+    assert summary.info["quantization"] == "float32"
+
+
+# --------------------------------------------------------------------------- stream
+
+
+def test_stream_runs_sorted_frames_and_counts_skips(seg: Segmenter, tmp_path: Path) -> None:
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in (1, 2, 10, 11):
+        _save_frame(frames / f"frame_{i}.png", 36, 52, i)
+    (frames / "frame_3.png").write_bytes(b"garbage")
+    events: list[ProgressEvent] = []
+    out = tmp_path / "masks"
+    summary = stream(seg, frames, smoothing=0.5, out_dir=out, progress=events.append)
+    assert [Path(e.source).name for e in events] == [
+        "frame_1.png",
+        "frame_2.png",
+        "frame_3.png",
+        "frame_10.png",
+        "frame_11.png",
+    ]
+    assert [e.index for e in events] == [0, 1, 2, 3, 4]
+    assert [e.ok for e in events] == [True, True, False, True, True]
+    assert summary.frames == 5
+    assert summary.processed == 4
+    assert summary.skipped == 1
+    assert [Path(s).name for s in summary.skipped_sources] == ["frame_3.png"]
+    assert summary.fps > 0
+    assert summary.p50_ms <= summary.p90_ms
+    assert "skipped 1 unreadable" in summary.line()
+    assert len(list(out.glob("*_mask.png"))) == 4
+    assert _leftovers(out) == []
+
+
+def test_stream_limit_and_bad_folder(seg: Segmenter, tmp_path: Path) -> None:
+    for i in range(3):
+        _save_frame(tmp_path / f"f{i}.png", 20, 20, i)
+    assert stream(seg, tmp_path, limit=2).processed == 2
+    with pytest.raises(DataError, match="not a folder"):
+        stream(seg, tmp_path / "f0.png")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="has no frames"):
+        stream(seg, tmp_path / "empty")
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def test_benchmark_rows_and_json(models: dict[str, Path], tmp_path: Path) -> None:
+    frame = _save_frame(tmp_path / "frame.png", 120, 160, 0)
+    rows = benchmark(
+        [models["i8"], models["plain_f32"]],
+        backends=["auto", "tflite_runtime"],
+        threads_list=[1],
+        runs=4,
+        warmup=2,
+        frame=frame,
+    )
+    ok = [r for r in rows if "error" not in r]
+    assert [(Path(r["model"]).name, r["backend"]) for r in ok] == [
+        ("i8.tflite", "litert"),
+        ("plain_f32.tflite", "litert"),
+    ]
+    for r in ok:
+        assert r["delegate"] == "cpu"
+        assert r["threads"] == 1
+        assert r["file_size_bytes"] == Path(r["model_file"]).stat().st_size
+        assert r["frame_size"] == [120, 160]
+        assert 0 < r["invoke_ms_min"] <= r["invoke_ms_p50"] <= r["invoke_ms_p90"]
+        assert r["invoke_ms_p90"] <= r["invoke_ms_p99"]
+        assert r["e2e_ms_mean"] > r["invoke_ms_min"]
+        assert r["fps"] == pytest.approx(1000.0 / r["e2e_ms_mean"])
+        assert r["init_ms"] > 0 and r["warmup_ms"] >= r["first_invoke_ms"] > 0
+        assert r["python_peak_kb"] > 0
+        if r["peak_rss_mb"] is not None:
+            assert r["peak_rss_mb"] > 10
+    assert ok[0]["quantization"] == "int8" and ok[0]["input_dtype"] == "uint8"
+    assert ok[1]["input_size"] == [32, 32]  # no metadata: the tensor's own size
+    if len(rows) > len(ok):  # tflite_runtime is not installed here
+        assert all("pip install tflite-runtime" in r["error"] for r in rows if "error" in r)
+    table = format_table(rows)
+    assert "i8.tflite" in table and "p50 ms" in table
+    doc = json.loads(write_json(rows, tmp_path / "bench" / "b.json").read_text())
+    assert doc["schema"] == "edgeseg.benchmark/1"
+    assert doc["rows"] == json.loads(json.dumps(rows))
+    assert doc["host"]["cpu_count"] >= 1
+
+
+def test_benchmark_fallback_is_in_the_row_not_a_warning(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = benchmark([models["i8"]], delegates=["gpu"], runs=2, warmup=1)
+    assert rows[0]["requested_delegate"] == "gpu"
+    assert rows[0]["delegate"] == "cpu"
+    assert rows[0]["fallback"]
+    assert rows[0]["frame_size"] == [480, 640]  # the synthetic default frame
+    assert "*" in format_table(rows)
+
+
+def test_module_exports_the_cli_verbs() -> None:
+    assert callable(predict_mod.predict) and callable(predict_mod.stream)

@@ -1,0 +1,398 @@
+"""edgeseg.edge_runtime.segmenter: the runtime contract end to end, TensorFlow blocked included."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edgeseg.config import Preprocessing, RunConfig
+from edgeseg.edge_runtime.metadata import metadata_from_config, write_metadata
+from edgeseg.edge_runtime.segmenter import (
+    Segmenter,
+    SkippedFrameWarning,
+    dequantize_output,
+    overlay,
+    quantize_input,
+)
+from edgeseg.errors import ConfigError, DataError, ModelError
+from edgeseg.postprocess import probabilities_to_mask
+from edgeseg.preprocess import preprocess
+
+
+def _tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """32x32 ResU-Nets: float32 and int8 (uint8 I/O), without (plain_*) and with metadata.
+
+    Built once per session (cached in the session's base temp dir) with tf_keras + TFLiteConverter.
+    """
+    root = tmp_path_factory.getbasetemp() / "tiny_tflite"
+    paths = {k: root / f"{k}.tflite" for k in ("plain_f32", "plain_i8", "f32", "i8")}
+    if all(p.is_file() for p in paths.values()):
+        return paths
+    tf = pytest.importorskip("tensorflow")
+    import tf_keras
+
+    from edgeseg.train.models import build_resunet
+
+    tf_keras.utils.set_random_seed(0)
+    model = build_resunet(input_shape=(32, 32, 1), base_filters=4, depth=2)
+    root.mkdir(parents=True, exist_ok=True)
+    paths["plain_f32"].write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    conv.representative_dataset = lambda: (
+        [rng.random((1, 32, 32, 1), dtype=np.float32)] for _ in range(8)
+    )
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.uint8
+    conv.inference_output_type = tf.uint8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "statistics for quantized inputs"
+        paths["plain_i8"].write_bytes(conv.convert())
+    cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
+    for kind, quant in (("f32", "float32"), ("i8", "int8")):
+        meta = metadata_from_config(cfg, quant, presence_output=True)
+        write_metadata(paths[f"plain_{kind}"], meta, out_path=paths[kind])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _tiny_models(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def seg_i8(models: dict[str, Path]) -> Segmenter:
+    return Segmenter(models["i8"])
+
+
+@pytest.fixture(scope="module")
+def seg_f32(models: dict[str, Path]) -> Segmenter:
+    return Segmenter(models["f32"])
+
+
+def _frame(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A gray frame with a bright blob: varied enough to give non-trivial masks."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    blob = ((yy - h / 2) / (h / 4)) ** 2 + ((xx - w / 3) / (w / 5)) ** 2 < 1
+    return np.clip(rng.normal(90, 30, (h, w)) + 120 * blob, 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- quantization
+
+
+def test_quantize_matches_the_contract_formula() -> None:
+    pixels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    two_ish = np.floor(np.arange(256) * 512 / 255 + 0.5)
+    cases = [
+        ({"dtype": np.uint8, "quantization": (1 / 255, 0)}, np.arange(256)),
+        ({"dtype": np.int8, "quantization": (1 / 255, -128)}, np.arange(256) - 128),
+        # x / s = 512 p / 255 (no ties): values above 255 clip to qmax
+        ({"dtype": np.uint8, "quantization": (1 / 512, 0)}, np.minimum(two_ish, 255)),
+    ]
+    for detail, expected in cases:
+        np.testing.assert_array_equal(quantize_input(pixels, detail).ravel(), expected)
+    # An odd scale and zero point, against the formula written out in float64.
+    s, z = float(np.float32(0.0173)), 7
+    got = quantize_input(pixels, {"dtype": np.int8, "quantization": (s, z)})
+    x = pixels.astype(np.float64) / 255.0
+    want = np.clip(np.floor(x / s + 0.5) + z, -128, 127).astype(np.int8)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int8
+    assert got.ravel()[-1] == 65  # 1 / 0.0173 = 57.8 -> 58 + 7
+    floats = quantize_input(pixels, {"dtype": np.float32, "quantization": (0.0, 0)})
+    assert floats.dtype == np.float32
+    np.testing.assert_array_equal(floats, (pixels / 255.0).astype(np.float32))
+
+
+def test_dequantize_matches_the_contract_formula() -> None:
+    q = np.array([0, 1, 128, 255], dtype=np.uint8)
+    p = dequantize_output(q, {"dtype": np.uint8, "quantization": (0.00390625, 0)})
+    np.testing.assert_array_equal(p, [0.0, 0.00390625, 0.5, 255 / 256])
+    q8 = np.array([-128, 0, 127], dtype=np.int8)
+    p8 = dequantize_output(q8, {"dtype": np.int8, "quantization": (0.1, -128)})
+    np.testing.assert_allclose(p8, (q8.astype(np.float64) + 128) * float(np.float32(0.1)))
+
+
+def test_int8_model_uses_its_own_scale_and_zero_point(seg_i8: Segmenter) -> None:
+    frame = _frame(40, 48)
+    result = seg_i8.segment(frame)
+    pixels = preprocess(frame, seg_i8.metadata.preprocessing)
+    it = seg_i8.interpreter
+    inp = seg_i8.input_detail
+    s, z = inp["quantization"]
+    sent = it.get_tensor(inp["index"])[0, :, :, 0]
+    np.testing.assert_array_equal(
+        sent, np.clip(np.floor(pixels / 255.0 / s + 0.5) + z, 0, 255).astype(np.uint8)
+    )
+    mask_d = seg_i8.output_details["mask"]
+    raw = it.get_tensor(mask_d["index"])[0]
+    s_out, z_out = mask_d["quantization"]
+    prob64 = (raw.astype(np.float64) - z_out) * s_out
+    np.testing.assert_array_equal(result.prob, prob64.astype(np.float32))
+    np.testing.assert_array_equal(
+        result.mask_model, probabilities_to_mask(prob64, seg_i8.metadata.postprocess)
+    )
+    pres_d = seg_i8.output_details["presence"]
+    s_p, z_p = pres_d["quantization"]
+    q_p = int(it.get_tensor(pres_d["index"]).ravel()[0])
+    assert result.presence == (q_p - z_p) * s_p
+
+
+def test_float_and_int8_models_agree(seg_i8: Segmenter, seg_f32: Segmenter) -> None:
+    frame = _frame(64, 80, seed=3)
+    a, b = seg_f32.segment(frame), seg_i8.segment(frame)
+    assert a.prob.dtype == b.prob.dtype == np.float32
+    assert float(np.abs(a.prob - b.prob).mean()) < 0.03
+    assert abs(a.presence - b.presence) < 0.05
+
+
+# --------------------------------------------------------------------------- frames
+
+
+@pytest.mark.parametrize(
+    "kind", ["gray8", "rgb8", "rgba8", "gray16", "path_png", "path_rgb_png", "pil"]
+)
+@pytest.mark.parametrize("size", [(57, 83), (31, 45), (17, 200), (32, 32)])
+def test_mask_comes_back_at_the_original_size(
+    seg_i8: Segmenter, kind: str, size: tuple[int, int], tmp_path: Path
+) -> None:
+    gray = _frame(*size, seed=size[0])
+    frame: object = {
+        "gray8": gray,
+        "rgb8": np.repeat(gray[..., None], 3, axis=2),
+        "rgba8": np.dstack([gray, gray, gray, np.full_like(gray, 255)]),
+        "gray16": gray.astype(np.uint16) * 257,  # (v * 255 + 32767) // 65535 == gray
+        "pil": Image.fromarray(gray),
+    }.get(kind)
+    if kind.startswith("path"):
+        frame = tmp_path / "f.png"
+        img = Image.fromarray(gray)
+        (img.convert("RGB") if kind == "path_rgb_png" else img).save(frame)
+    result = seg_i8.segment(frame)
+    reference = seg_i8.segment(gray)
+    assert result.mask.shape == (*size, 1)
+    assert result.mask.dtype == np.uint8
+    assert result.mask_model.shape == (32, 32, 1)
+    assert result.prob.shape == (32, 32, 1)
+    np.testing.assert_array_equal(result.gray, gray)
+    np.testing.assert_array_equal(result.prob, reference.prob)  # same pixels, same answer
+    expected = np.asarray(
+        Image.fromarray(result.mask_model[..., 0]).resize((size[1], size[0]), Image.NEAREST)
+    )
+    np.testing.assert_array_equal(result.mask[..., 0], expected)
+    assert set(np.unique(result.mask)) <= {0, 1}
+    assert set(result.timings) == {"preprocess_ms", "invoke_ms", "postprocess_ms", "total_ms"}
+    assert result.timings["total_ms"] >= result.timings["invoke_ms"] > 0
+
+
+def test_unreadable_frames_are_data_errors(seg_i8: Segmenter, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    for frame in (bad, tmp_path / "missing.png", np.zeros((4, 4, 2), np.uint8), None):
+        with pytest.raises(DataError):
+            seg_i8.segment(frame)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"threshold": 0.0}, 1),  # every probability is >= 0
+        ({"threshold": 1.0}, 0),  # a uint8 sigmoid never reaches 1.0 (max 255/256)
+        ({"presence_gate": True, "presence_threshold": 1.0, "threshold": 0.0}, 0),
+    ],
+)
+def test_overrides_replace_metadata_values(
+    models: dict[str, Path], overrides: dict, expected: int
+) -> None:
+    seg = Segmenter(models["i8"], **overrides)
+    result = seg.segment(_frame(50, 60))
+    assert np.all(result.mask == expected)
+    assert seg.metadata.preprocessing.normalize == "percentile"  # untouched
+
+
+def test_model_without_metadata_needs_input_size(models: dict[str, Path]) -> None:
+    with pytest.raises(ModelError, match="--input-size") as info:
+        Segmenter(models["plain_i8"])
+    assert "\n" not in str(info.value)
+    seg = Segmenter(models["plain_i8"], input_size="32x32", classes=["nerve"], threshold=0.6)
+    assert not seg.has_metadata
+    assert seg.metadata.postprocess.threshold == 0.6
+    reference = Segmenter(models["i8"], threshold=0.6)
+    frame = _frame(45, 45)
+    np.testing.assert_array_equal(seg.segment(frame).mask, reference.segment(frame).mask)
+    with pytest.raises(ModelError, match="pass --input-size 32x32"):
+        Segmenter(models["plain_i8"], input_size=48)
+    with pytest.raises(ModelError, match="outputs 1 mask channels but 2 classes"):
+        Segmenter(models["plain_i8"], input_size=32, classes="nerve=1,vessel=2")
+    with pytest.raises(ConfigError, match="model's metadata says 32x32"):
+        Segmenter(models["i8"], input_size=64)
+
+
+@pytest.fixture(scope="module")
+def rgb_model(tmp_path_factory: pytest.TempPathFactory, models: dict[str, Path]) -> Path:
+    tf = pytest.importorskip("tensorflow")
+    import tf_keras
+
+    inp = tf_keras.Input((32, 32, 3))
+    out = tf_keras.layers.Conv2D(1, 1, activation="sigmoid")(inp)
+    path = tmp_path_factory.mktemp("rgb") / "rgb.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(tf_keras.Model(inp, out)).convert())
+    cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
+    write_metadata(path, metadata_from_config(cfg, "float32", presence_output=False))
+    return path
+
+
+def test_three_channel_model_is_a_model_error(rgb_model: Path) -> None:
+    with pytest.raises(ModelError, match=r"\[1, 32, 32, 3\].*one gray channel") as info:
+        Segmenter(rgb_model)
+    assert "\n" not in str(info.value)
+
+
+def test_batch_equals_single_frames(seg_i8: Segmenter) -> None:
+    frames = [_frame(40, 50, seed=i) for i in range(3)]
+    batch = seg_i8.segment_batch(frames)
+    assert len(batch) == 3
+    for frame, result in zip(frames, batch, strict=True):
+        np.testing.assert_array_equal(result.prob, seg_i8.segment(frame).prob)
+
+
+# --------------------------------------------------------------------------- stream
+
+
+def test_stream_skips_and_counts_a_corrupt_frame(seg_i8: Segmenter, tmp_path: Path) -> None:
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"f{i}.png"
+        Image.fromarray(_frame(40, 44, seed=i)).save(path)
+        paths.append(path)
+    paths[2].write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    feed = seg_i8.stream(paths)
+    with pytest.warns(SkippedFrameWarning, match="f2.png") as record:
+        results = list(feed)
+    assert len(record) == 1
+    assert [r.source for r in results] == [str(paths[i]) for i in (0, 1, 3)]
+    assert feed.skipped == 1
+    assert feed.processed == 3
+    assert feed.skipped_sources == [str(paths[2])]
+
+
+def test_stream_smooths_probabilities(seg_i8: Segmenter) -> None:
+    frames = [_frame(40, 44, seed=i) for i in range(3)]
+    raw = [seg_i8.segment(f).prob.astype(np.float64) for f in frames]
+    smoothed = list(seg_i8.stream(frames, smoothing=0.75))
+    np.testing.assert_array_equal(smoothed[0].prob, raw[0].astype(np.float32))
+    ema = raw[0]
+    for k in (1, 2):
+        ema = 0.75 * ema + 0.25 * raw[k]
+        np.testing.assert_allclose(smoothed[k].prob, ema, atol=1e-6)
+        np.testing.assert_array_equal(
+            smoothed[k].mask_model, probabilities_to_mask(ema, seg_i8.metadata.postprocess)
+        )
+    with pytest.raises(ConfigError, match="smoothing"):
+        seg_i8.stream(frames, smoothing=1.0)
+
+
+# --------------------------------------------------------------------------- overlay
+
+
+def test_overlay_blends_per_the_contract() -> None:
+    gray = np.array([[100, 200, 0, 50]], dtype=np.uint8)
+    mask = np.array([[[1, 0], [0, 1], [1, 1], [0, 0]]], dtype=np.uint8)
+    out = overlay(gray, mask, [(255, 220, 0), (230, 40, 40)])
+    assert out.shape == (1, 4, 3)
+    assert out.dtype == np.uint8
+
+    def blend(base: int, colour: int) -> int:
+        return (base * (256 - 115) + colour * 115 + 128) >> 8
+
+    assert out[0, 0].tolist() == [blend(100, 255), blend(100, 220), blend(100, 0)]
+    assert out[0, 0].tolist() == [170, 154, 55]
+    assert out[0, 1].tolist() == [blend(200, 230), blend(200, 40), blend(200, 40)]
+    assert out[0, 2].tolist() == [blend(0, 230), blend(0, 40), blend(0, 40)]  # later wins
+    assert out[0, 3].tolist() == [50, 50, 50]
+    with pytest.raises(DataError, match="mask_model"):
+        overlay(np.zeros((8, 8), np.uint8), np.zeros((4, 4, 1), np.uint8), [(1, 2, 3)])
+
+
+def test_result_overlay_and_label_map(seg_i8: Segmenter) -> None:
+    res = seg_i8.segment(_frame(30, 70))
+    labels = res.label_map()
+    assert labels.shape == (30, 70)
+    np.testing.assert_array_equal(labels, res.mask[..., 0] * 1)
+    np.testing.assert_array_equal(res.overlay(), overlay(res.gray, res.mask, [(255, 220, 0)]))
+    assert res.areas() == {"nerve": int(res.mask.sum())}
+
+
+# --------------------------------------------------------------------------- no TensorFlow
+
+
+BLOCKED_PRELUDE = """
+import sys
+BLOCKED = ("tensorflow", "tf_keras", "keras", "tflite_runtime", "flatbuffers",
+           "edgeseg.train", "edgeseg.convert", "ai_edge_litert.schema_py_generated")
+for name in BLOCKED:
+    sys.modules[name] = None  # any import of these now raises ImportError
+"""
+
+BLOCKED_BODY = """
+import json
+import numpy as np
+try:
+    import tensorflow
+except ImportError:
+    pass
+else:
+    raise SystemExit("tensorflow import was not blocked")
+import edgeseg.edge_runtime.benchmark  # the CLI verbs' modules import without TF too
+import edgeseg.edge_runtime.predict
+from edgeseg.edge_runtime.metadata import read_metadata
+from edgeseg.edge_runtime.segmenter import Segmenter
+model = sys.argv[1]
+meta = read_metadata(model)
+seg = Segmenter(model)
+frame = (np.arange(45 * 61) % 251).astype(np.uint16).reshape(45, 61) * 257
+result = seg.segment(frame)
+loaded = sorted(
+    m for m in sys.modules
+    if m.split(".")[0] in ("tensorflow", "tf_keras", "keras", "flatbuffers")
+    and sys.modules[m] is not None
+)
+print(json.dumps({
+    "quantization": meta["quantization"],
+    "backend": seg.info.backend,
+    "mask_shape": list(result.mask.shape),
+    "prob": result.prob.ravel().tolist(),
+    "presence": result.presence,
+    "heavy_modules": loaded,
+}))
+"""
+
+
+def test_runtime_works_with_tensorflow_blocked(models: dict[str, Path], seg_i8: Segmenter) -> None:
+    code = textwrap.dedent(BLOCKED_PRELUDE) + textwrap.dedent(BLOCKED_BODY)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(models["i8"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["quantization"] == "int8"
+    assert report["backend"] == "litert"
+    assert report["mask_shape"] == [45, 61, 1]
+    assert report["heavy_modules"] == []
+    frame = (np.arange(45 * 61) % 251).astype(np.uint8).reshape(45, 61)
+    here = seg_i8.segment(frame)
+    np.testing.assert_array_equal(np.asarray(report["prob"], np.float32), here.prob.ravel())
+    assert report["presence"] == here.presence
