@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import KAGGLE, USGRA, needs_kaggle, needs_usgra
 from PIL import Image
 
+from conftest import KAGGLE, USGRA, needs_kaggle, needs_usgra
 from edgeseg.config import ClassSpec, Preprocessing, parse_classes
 from edgeseg.datasets import discover, load_arrays, load_sample, subject_split
 from edgeseg.errors import ConfigError, DataError

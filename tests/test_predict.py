@@ -10,55 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgeseg.config import Preprocessing, RunConfig
 from edgeseg.edge_runtime import predict as predict_mod
 from edgeseg.edge_runtime.benchmark import benchmark, format_table, write_json
-from edgeseg.edge_runtime.metadata import metadata_from_config, write_metadata
 from edgeseg.edge_runtime.predict import ProgressEvent, predict, stream
 from edgeseg.edge_runtime.segmenter import Segmenter
 from edgeseg.errors import DataError
 
 
-def _tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """32x32 ResU-Nets: float32 and int8 (uint8 I/O), without (plain_*) and with metadata.
-
-    Built once per session (cached in the session's base temp dir) with tf_keras + TFLiteConverter.
-    """
-    root = tmp_path_factory.getbasetemp() / "tiny_tflite"
-    paths = {k: root / f"{k}.tflite" for k in ("plain_f32", "plain_i8", "f32", "i8")}
-    if all(p.is_file() for p in paths.values()):
-        return paths
-    tf = pytest.importorskip("tensorflow")
-    import tf_keras
-
-    from edgeseg.train.models import build_resunet
-
-    tf_keras.utils.set_random_seed(0)
-    model = build_resunet(input_shape=(32, 32, 1), base_filters=4, depth=2)
-    root.mkdir(parents=True, exist_ok=True)
-    paths["plain_f32"].write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    rng = np.random.default_rng(0)
-    conv.representative_dataset = lambda: (
-        [rng.random((1, 32, 32, 1), dtype=np.float32)] for _ in range(8)
-    )
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.uint8
-    conv.inference_output_type = tf.uint8
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "statistics for quantized inputs"
-        paths["plain_i8"].write_bytes(conv.convert())
-    cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
-    for kind, quant in (("f32", "float32"), ("i8", "int8")):
-        meta = metadata_from_config(cfg, quant, presence_output=True)
-        write_metadata(paths[f"plain_{kind}"], meta, out_path=paths[kind])
-    return paths
-
-
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return _tiny_models(tmp_path_factory)
+def models(tiny_tflite: dict[str, Path]) -> dict[str, Path]:
+    return tiny_tflite
 
 
 @pytest.fixture(scope="module")

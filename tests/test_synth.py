@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from edgeseg.train import synth
 from PIL import Image
+
+from edgeseg.train import synth
 
 SMALL = (64, 80)
 

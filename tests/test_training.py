@@ -10,11 +10,10 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from edgeseg.train.runner import TrainOptions, train_run  # noqa: E402
-from edgeseg.train.serialization import load_model, model_path  # noqa: E402
-
 from edgeseg.config import load_config  # noqa: E402
 from edgeseg.errors import ConfigError, TrainingError  # noqa: E402
+from edgeseg.train.runner import TrainOptions, train_run  # noqa: E402
+from edgeseg.train.serialization import load_model, model_path  # noqa: E402
 
 
 def test_tiny_run_beats_all_background(tiny_run, synth_test_dir):
