@@ -249,6 +249,142 @@ def evaluate(
     say(f"wrote {report['out_dir']}/evaluation.json and per_image.csv")
 
 
+# ----------------------------------------------------------------------------- device runtime
+Backend = Annotated[
+    str, typer.Option(help="Interpreter: auto, litert, tflite_runtime or tensorflow.")
+]
+Delegate = Annotated[str, typer.Option(help="auto, cpu, edgetpu, nnapi or gpu.")]
+Threads = Annotated[int | None, typer.Option(help="CPU threads (default: the runtime's).")]
+StrictDelegate = Annotated[
+    bool, typer.Option(help="Fail instead of falling back to the CPU when a delegate is missing.")
+]
+InputSize = Annotated[
+    str | None,
+    typer.Option(help="Input size (e.g. 128 or 128x96) for a .tflite without edgeseg metadata."),
+]
+
+
+def runtime_warnings_as_lines() -> None:
+    """Runtime warnings (delegate fallback, skipped frame) print as one plain line each."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+        typer.echo(f"edgeseg: warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+@app.command()
+@user_errors
+def predict(
+    model: Annotated[Path, typer.Argument(help="A .tflite model (edgeseg metadata inside).")],
+    images: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for masks and overlays.")],
+    overlay: Annotated[bool, typer.Option(help="Also write <stem>_overlay.png.")] = True,
+    threshold: Annotated[float | None, typer.Option(help="Override the threshold.")] = None,
+    min_area: Annotated[int | None, typer.Option(help="Override the min-area.")] = None,
+    backend: Backend = "auto",
+    delegate: Delegate = "auto",
+    threads: Threads = None,
+    strict_delegate: StrictDelegate = False,
+    input_size: InputSize = None,
+) -> None:
+    """Segment images with a .tflite model: <stem>_mask.png and <stem>_overlay.png."""
+    from edgeseg.edge_runtime.predict import predict as run_predict
+    from edgeseg.progress import progress_bar
+
+    runtime_warnings_as_lines()
+    overrides = {
+        k: v for k, v in {"threshold": threshold, "min_area": min_area}.items() if v is not None
+    }
+    with progress_bar("segmenting") as bar:
+        summary = run_predict(
+            model,
+            images,
+            out,
+            overlay=overlay,
+            progress=lambda _e: bar.advance(1),
+            backend=backend,
+            delegate=delegate,
+            threads=threads,
+            input_size=input_size,
+            strict_delegate=strict_delegate,
+            **overrides,
+        )
+    for failure in summary.failed:
+        typer.echo(f"edgeseg: warning: skipped {failure}", err=True)
+    say(summary.line())
+
+
+@app.command()
+@user_errors
+def stream(
+    model: Annotated[Path, typer.Argument(help="A .tflite model.")],
+    frames: Annotated[Path, typer.Option("--frames", help="Folder of frames (natural order).")],
+    smoothing: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="Temporal smoothing of probabilities (0-0.99).")
+    ] = 0.0,
+    out: Annotated[Path | None, typer.Option(help="Also write masks/overlays here.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many frames.")] = None,
+    backend: Backend = "auto",
+    delegate: Delegate = "auto",
+    threads: Threads = None,
+    strict_delegate: StrictDelegate = False,
+    input_size: InputSize = None,
+) -> None:
+    """Run a frame sequence at its own pace and print the FPS; unreadable frames are skipped."""
+    from edgeseg.edge_runtime.predict import stream as run_stream
+
+    runtime_warnings_as_lines()
+    summary = run_stream(
+        model,
+        frames,
+        smoothing=smoothing,
+        out_dir=out,
+        limit=limit,
+        backend=backend,
+        delegate=delegate,
+        threads=threads,
+        input_size=input_size,
+        strict_delegate=strict_delegate,
+    )
+    say(summary.line())
+
+
+@app.command()
+@user_errors
+def benchmark(
+    models: Annotated[list[Path], typer.Argument(help="One or more .tflite models.")],
+    backends: Annotated[str, typer.Option(help="Comma-separated backends.")] = "auto",
+    delegates: Annotated[str, typer.Option(help="Comma-separated delegates.")] = "auto",
+    threads: Annotated[str, typer.Option(help="Comma-separated thread counts, e.g. 1,2.")] = "1",
+    runs: Annotated[int, typer.Option(min=1, help="Timed invocations per row.")] = 50,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up invocations.")] = 5,
+    frame: Annotated[Path | None, typer.Option(help="Frame for end-to-end timing.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write rows as JSON.")] = None,
+    input_size: InputSize = None,
+) -> None:
+    """Init, warm-up, latency p50/p90/p99, FPS, memory, size per model, backend, delegate."""
+    from edgeseg.edge_runtime.benchmark import benchmark as run_benchmark
+    from edgeseg.edge_runtime.benchmark import format_table, write_json
+
+    runtime_warnings_as_lines()
+    rows = run_benchmark(
+        models,
+        backends=tuple(backends.split(",")),
+        delegates=tuple(delegates.split(",")),
+        threads_list=tuple(int(t) for t in threads.split(",")),
+        runs=runs,
+        warmup=warmup,
+        frame=frame,
+        input_size=input_size,
+    )
+    say(format_table(rows))
+    if json_out:
+        write_json(rows, json_out)
+        say(f"wrote {json_out}")
+
+
 # ----------------------------------------------------------------------------- pipeline
 @app.command()
 @user_errors
