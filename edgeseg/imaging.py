@@ -70,7 +70,10 @@ def read_gray(path: Path) -> np.ndarray:
 
 def read_label(path: Path) -> np.ndarray:
     """Read a mask as its raw integer values HxW (palette indices for 'P' masks)."""
-    img = _open(Path(path))
+    return _label_values(_open(Path(path)), path)
+
+
+def _label_values(img: Image.Image, path: Path) -> np.ndarray:
     if img.mode == "P":
         return np.asarray(img, dtype=np.uint8).copy()
     if img.mode in ("RGB", "RGBA"):
@@ -94,22 +97,24 @@ def read_label(path: Path) -> np.ndarray:
 
 
 def labels_to_channels(
-    label: np.ndarray, values: Sequence[int], path: Path | str = "mask"
+    label: np.ndarray, values: Sequence[int], path: Path | str = "mask", indexed: bool = False
 ) -> np.ndarray:
     """Raw mask values -> HxWxC binary masks, one channel per class value.
 
-    A binary mask (0 and one other value, e.g. 0/255) marks the first class wherever it is
-    non-zero. Otherwise channels are ``label == value``; values outside the class map are
-    background (so the default ``nerve=1`` reads a nerve=1/vessel=2 mask as nerve only). A mask
-    with several values of which none is in the class map is an error, not a guess.
+    Indexed (palette) masks are read through the class values: channel c is ``label == value``,
+    and values outside the class map are background (so the default ``nerve=1`` reads a
+    nerve=1/vessel=2 mask as nerve only, and a vessel-only frame as an empty nerve frame).
+    A grayscale mask with a single non-zero value that is not a class value (e.g. 0/255) is
+    binary: its foreground is the first class. A grayscale mask with several values of which
+    none is in the class map is an error, not a guess.
     """
     nonzero = np.unique(label)
     nonzero = nonzero[nonzero != 0]
-    if nonzero.size == 1 and int(nonzero[0]) not in values:
+    if not indexed and nonzero.size == 1 and int(nonzero[0]) not in values:
         out = np.zeros(label.shape + (len(values),), dtype=np.uint8)
         out[..., 0] = label != 0
         return out
-    if nonzero.size > 1 and not set(nonzero.tolist()) & set(values):
+    if not indexed and nonzero.size > 1 and not set(nonzero.tolist()) & set(values):
         raise DataError(
             f"{path}: mask is not binary (values {[0, *nonzero.tolist()]}) and none is in the "
             f"class map {list(values)}; pass e.g. --classes nerve=1,vessel=2"
@@ -119,7 +124,8 @@ def labels_to_channels(
 
 def read_mask(path: Path, values: Sequence[int]) -> np.ndarray:
     """Read a mask file as HxWxC binary channels (see ``labels_to_channels``)."""
-    return labels_to_channels(read_label(path), values, path)
+    img = _open(Path(path))
+    return labels_to_channels(_label_values(img, path), values, path, indexed=img.mode == "P")
 
 
 def resize_gray(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:

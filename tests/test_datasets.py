@@ -171,3 +171,17 @@ def test_single_subject_cannot_be_split(tmp_path):
 def test_bad_class_maps(text):
     with pytest.raises(ConfigError):
         parse_classes(text)
+
+
+def test_vessel_only_palette_mask_is_an_empty_nerve_frame(tmp_path):
+    label = np.zeros((40, 50), np.uint8)
+    label[5:15, 5:15] = 2  # a vessel, no nerve
+    mask = Image.fromarray(label, mode="P")
+    mask.putpalette([0, 0, 0, 255, 220, 0, 230, 40, 40])
+    mask.save(tmp_path / "m.png")
+    assert read_mask(tmp_path / "m.png", [1]).sum() == 0
+    both = read_mask(tmp_path / "m.png", [1, 2])
+    assert both[..., 0].sum() == 0 and both[..., 1].sum() == 100
+    # A grayscale 0/255 mask is binary: the foreground is the first class.
+    Image.fromarray((label > 0).astype(np.uint8) * 255).save(tmp_path / "g.png")
+    assert read_mask(tmp_path / "g.png", [1]).sum() == 100

@@ -9,6 +9,7 @@ The network's input is ``pixel / 255`` in [0, 1]; the mask output is a sigmoid p
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import tf_keras as keras
@@ -140,9 +141,22 @@ def build_unet(
     )
 
 
+def _lazy(module: str, name: str) -> Callable[..., keras.Model]:
+    """A builder imported on first use (zoo/encoder modules import this one's blocks)."""
+
+    def build(*args, **kwargs) -> keras.Model:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return build
+
+
 BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "resunet": build_resunet,
     "unet": build_unet,
+    "attention_unet": _lazy("edgeseg.train.zoo", "build_attention_unet"),
+    "unetpp": _lazy("edgeseg.train.zoo", "build_unetpp"),
+    "fcn": _lazy("edgeseg.train.zoo", "build_fcn"),
+    "mnv2_unet": _lazy("edgeseg.train.encoders", "build_mnv2_unet"),
 }
 
 

@@ -1,0 +1,121 @@
+"""Paired tests agree with scipy; Holm on a hand-worked example; bootstrap CI of a difference."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+scipy_stats = pytest.importorskip("scipy.stats")
+
+from edgeseg.stats import (  # noqa: E402
+    bootstrap_diff_ci,
+    compare_paired,
+    holm,
+    paired,
+    paired_ttest,
+    wilcoxon,
+)
+
+A = [0.91, 0.80, 0.75, 0.62, 0.95, 0.41, 0.85, 0.70, 0.66, 0.58, 0.77, 0.83]
+B = [0.85, 0.82, 0.70, 0.50, 0.90, 0.45, 0.80, 0.60, 0.61, 0.59, 0.70, 0.79]
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_wilcoxon_matches_scipy(alternative):
+    ours = wilcoxon(A, B, alternative)
+    ref = scipy_stats.wilcoxon(A, B, alternative=alternative)
+    assert ours["statistic"] == pytest.approx(ref.statistic)
+    assert ours["pvalue"] == pytest.approx(ref.pvalue)
+    assert ours["n"] == 12 and ours["nonzero"] == 12
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_ttest_matches_scipy(alternative):
+    ours = paired_ttest(A, B, alternative)
+    ref = scipy_stats.ttest_rel(A, B, alternative=alternative)
+    assert ours["statistic"] == pytest.approx(ref.statistic)
+    assert ours["pvalue"] == pytest.approx(ref.pvalue)
+    assert ours["df"] == 11
+
+
+def test_exact_wilcoxon_by_hand():
+    # n = 6 distinct differences: 2^6 = 64 equally likely sign patterns under H0.
+    base = [0.0] * 6
+    # All positive: W- = 0, P(W <= 0) = 1/64, two-sided p = 2/64.
+    r = wilcoxon([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], base)
+    assert r["statistic"] == 0 and r["pvalue"] == pytest.approx(2 / 64)
+    # Smallest one negative: W- = 1, P(W <= 1) = 2/64, two-sided p = 4/64.
+    r = wilcoxon([-0.1, 0.2, 0.3, 0.4, 0.5, 0.6], base)
+    assert r["statistic"] == 1 and r["pvalue"] == pytest.approx(4 / 64)
+    # One-sided in the direction of a - b (a larger): p = 1/64.
+    r = wilcoxon([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], base, alternative="greater")
+    assert r["pvalue"] == pytest.approx(1 / 64)
+
+
+def test_ttest_by_hand():
+    # differences 1, 2, 3: mean 2, sd 1, t = 2 / (1 / sqrt(3)) = 2 sqrt(3), df 2.
+    r = paired_ttest([2, 4, 6], [1, 2, 3])
+    assert r["statistic"] == pytest.approx(2 * math.sqrt(3)) and r["df"] == 2
+
+
+def test_nan_pairs_are_dropped():
+    a = [*A, float("nan"), 0.5]
+    b = [*B, 0.3, float("nan")]
+    assert wilcoxon(a, b) == wilcoxon(A, B)
+    assert paired_ttest(a, b) == paired_ttest(A, B)
+    x, y = paired(a, b)
+    assert x.size == y.size == 12
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "p_w", "p_t"),
+    [
+        ([0.5, 0.5, 0.7], [0.5, 0.5, 0.7], 1.0, 1.0),  # identical scores
+        ([1.0, 1.0, 1.0], [0.0, 0.0, 0.0], None, 0.0),  # constant non-zero difference
+        ([0.5], [0.4], None, float("nan")),  # one pair
+        ([], [], 1.0, float("nan")),  # no pairs
+    ],
+)
+def test_degenerate_inputs(a, b, p_w, p_t):
+    t = paired_ttest(a, b)
+    if math.isnan(p_t):
+        assert math.isnan(t["pvalue"])
+    else:
+        assert t["pvalue"] == p_t
+    if p_w is not None:
+        assert wilcoxon(a, b)["pvalue"] == p_w
+
+
+def test_unequal_lengths_are_an_error():
+    with pytest.raises(ValueError, match="equal lengths"):
+        wilcoxon([1, 2, 3], [1, 2])
+
+
+def test_holm_hand_example():
+    # m = 4; sorted p: 0.005 (x4 = 0.02), 0.01 (x3 = 0.03), 0.03 (x2 = 0.06), 0.04 (x1 = 0.04
+    # -> raised to 0.06 to stay monotone).
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_holm_caps_at_one_keeps_nan_and_order():
+    out = holm([0.5, float("nan"), 0.2])
+    assert out[0] == pytest.approx(min(1.0, max(0.4, 0.5)))
+    assert math.isnan(out[1])
+    assert out[2] == pytest.approx(0.4)
+    assert holm([]) == []
+    assert holm([0.9, 0.8]) == [1.0, 1.0]
+
+
+def test_bootstrap_diff_ci_brackets_the_mean_and_is_seeded():
+    r = bootstrap_diff_ci(A, B, seed=3)
+    assert r["mean_diff"] == pytest.approx(np.mean(np.subtract(A, B)))
+    assert r["ci_low"] <= r["mean_diff"] <= r["ci_high"]
+    assert r == bootstrap_diff_ci(A, B, seed=3)
+    assert r["n"] == 12
+
+
+def test_compare_paired_bundles_all():
+    r = compare_paired(A, B)
+    assert set(r) == {"wilcoxon", "ttest", "diff"}
