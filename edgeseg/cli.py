@@ -175,6 +175,13 @@ def train(
     augment: Annotated[bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")] = True,
     threshold: Annotated[float, typer.Option(help="Mask threshold recorded for later.")] = 0.5,
     min_area: Annotated[int, typer.Option(help="Drop components smaller than this.")] = 0,
+    largest_component: Annotated[
+        bool, typer.Option(help="Keep only the largest component of each class.")
+    ] = False,
+    presence_gate: Annotated[
+        bool, typer.Option(help="Empty the mask when the presence score is low.")
+    ] = False,
+    presence_threshold: Annotated[float, typer.Option(help="Presence gate threshold.")] = 0.5,
     seed: Annotated[int, typer.Option()] = 0,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run in --out.")] = False,
@@ -209,6 +216,9 @@ def train(
         augment=augment,
         threshold=threshold,
         min_area=min_area,
+        largest_component=largest_component,
+        presence_gate=presence_gate,
+        presence_threshold=presence_threshold,
         seed=seed,
         resume=resume,
         force=force,
@@ -230,6 +240,13 @@ def evaluate(
     model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
     threshold: Annotated[float | None, typer.Option(help="Override the run's threshold.")] = None,
     min_area: Annotated[int | None, typer.Option(help="Override the run's min-area.")] = None,
+    largest_component: Annotated[
+        bool | None, typer.Option(help="Override: keep only the largest component.")
+    ] = None,
+    presence_gate: Annotated[
+        bool | None, typer.Option(help="Override: empty the mask when presence is low.")
+    ] = None,
+    presence_threshold: Annotated[float | None, typer.Option(help="Override the gate.")] = None,
     layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
     out: Annotated[Path | None, typer.Option(help="Folder for evaluation.json.")] = None,
 ) -> None:
@@ -240,13 +257,117 @@ def evaluate(
     from edgeseg.train.evaluate import evaluate as run_evaluate
 
     with progress_bar("evaluating") as bar:
-        report = run_evaluate(
-            run_dir, data, model, threshold, min_area, layout, out, bar.advance, bar.total
-        )
+        overrides = {
+            "threshold": threshold,
+            "min_area": min_area,
+            "largest_component": largest_component,
+            "presence_gate": presence_gate,
+            "presence_threshold": presence_threshold,
+        }
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        report = run_evaluate(run_dir, data, model, overrides, layout, out, bar.advance, bar.total)
     say(report["table"])
     if report["cross_dataset"]:
         say(f"note: trained on {report['trained_on']}, evaluated on {data} (cross-dataset)")
     say(f"wrote {report['out_dir']}/evaluation.json and per_image.csv")
+
+
+# ----------------------------------------------------------------------------- evaluation studies
+@app.command()
+@user_errors
+def compare(
+    data: Annotated[Path, typer.Option("--data", help="Labelled training data.")],
+    models: Annotated[
+        str, typer.Option(help="Comma-separated: resunet,unet,attention_unet,unetpp,mnv2_unet,fcn")
+    ] = "resunet,unet",
+    baselines: Annotated[str, typer.Option(help="Classical baselines: edges,otsu or none.")] = (
+        "edges,otsu"
+    ),
+    epochs: Annotated[int, typer.Option(min=1, help="Epoch budget for every model.")] = 50,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/compare"),
+    test_data: Annotated[
+        Path | None, typer.Option(help="Held-out test folder (else a subject-wise test split).")
+    ] = None,
+    classes: Annotated[str | None, typer.Option(help="Class map, e.g. nerve=1,vessel=2.")] = None,
+    size: Annotated[int, typer.Option(help="Model input side.")] = 128,
+    seed: Annotated[int, typer.Option()] = 0,
+    latency: Annotated[bool, typer.Option(help="Convert to int8 and time it.")] = True,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing comparison.")] = False,
+) -> None:
+    """Train and evaluate several models and baselines under one split and metric code."""
+    require_tensorflow()
+    from edgeseg.progress import progress_bar
+    from edgeseg.train.compare import compare as run_compare
+
+    chosen = tuple(b for b in baselines.split(",") if b and b != "none")
+    with progress_bar("comparing") as bar:
+        result = run_compare(
+            data,
+            models,
+            out,
+            epochs,
+            size=size,
+            seed=seed,
+            test_data=test_data,
+            classes=classes,
+            baselines=chosen,
+            latency=latency,
+            force=force,
+            progress=bar.advance,
+            total=bar.total,
+            log=say,
+        )
+    say(result["table"])
+    say(f"wrote {result['out_dir']} (comparison.json, comparison.md, comparison.html)")
+
+
+@app.command()
+@user_errors
+def analyze(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled data to analyse.")],
+    compare_to: Annotated[
+        Path | None, typer.Option("--compare", help="A second run for a paired comparison.")
+    ] = None,
+    model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
+    out: Annotated[Path | None, typer.Option(help="Output folder (default RUN_DIR/analysis).")] = (
+        None
+    ),
+) -> None:
+    """Error analysis: missed nerves, false alarms, boundary errors, by image characteristics."""
+    require_tensorflow()
+    from edgeseg.progress import progress_bar
+    from edgeseg.train.analyze import analyze as run_analyze
+
+    with progress_bar("analysing") as bar:
+        result = run_analyze(
+            run_dir,
+            data,
+            compare_to=compare_to,
+            out=out,
+            which=model,
+            progress=bar.advance,
+            total=bar.total,
+            log=say,
+        )
+    say(f"wrote {result.get('out_dir', out or Path(run_dir) / 'analysis')}")
+
+
+@app.command("tune-postprocess")
+@user_errors
+def tune_postprocess(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Data holding the run's validation subjects.")
+    ] = None,
+    model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
+) -> None:
+    """Measure each post-processing step on the run's validation frames (never the test split)."""
+    require_tensorflow()
+    from edgeseg.train.postprocess_tuning import tune_postprocess as run_tune
+
+    result = run_tune(run_dir, data=data, which=model, log=say)
+    say(f"recommended: {result['flags']}")
 
 
 # ----------------------------------------------------------------------------- device runtime

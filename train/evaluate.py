@@ -120,23 +120,21 @@ def evaluate(
     run_dir: Path,
     data: Path,
     which: str = "best",
-    threshold: float | None = None,
-    min_area: int | None = None,
+    post_overrides: dict | None = None,
     layout: str = "auto",
     out: Path | None = None,
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
 ) -> dict:
-    """Evaluate a run's model on a labelled folder; writes evaluation.json and per_image.csv."""
+    """Evaluate a run's model on a labelled folder; writes evaluation.json and per_image.csv.
+
+    ``post_overrides`` replaces fields of the run's ``PostProcess`` (threshold, min_area, ...).
+    """
     from edgeseg.train.serialization import load_model, model_path
 
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
-    post = cfg.postprocess
-    if threshold is not None:
-        post = replace(post, threshold=threshold)
-    if min_area is not None:
-        post = replace(post, min_area=min_area)
+    post = replace(cfg.postprocess, **(post_overrides or {}))
     samples, found_layout = discover(Path(data), layout)
     if total:
         total(len(samples))

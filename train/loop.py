@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import tf_keras as keras
-from edgeseg.train.data import Augment, make_dataset
-from edgeseg.train.losses import LOSSES, hard_dice
-from edgeseg.train.models import build_model
-from edgeseg.train.serialization import BEST, LAST, load_model, save_model
 
 from edgeseg.config import RunConfig
 from edgeseg.errors import ConfigError, TrainingError
 from edgeseg.io import write_text_atomic
+from edgeseg.train.data import Augment, make_dataset
+from edgeseg.train.losses import LOSSES, hard_dice
+from edgeseg.train.models import build_model
+from edgeseg.train.serialization import BEST, LAST, load_model, save_model
 
 STATE = "state.json"
 PRESENCE_LOSS_WEIGHT = 0.2

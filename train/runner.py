@@ -53,6 +53,9 @@ class TrainOptions:
     augment: bool = True
     threshold: float = 0.5
     min_area: int = 0
+    largest_component: bool = False
+    presence_gate: bool = False
+    presence_threshold: float = 0.5
     seed: int = 0
     resume: bool = False
     force: bool = False
@@ -86,7 +89,13 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
             patience=opt.patience,
             augment=opt.augment,
         ),
-        postprocess=PostProcess(threshold=opt.threshold, min_area=opt.min_area),
+        postprocess=PostProcess(
+            threshold=opt.threshold,
+            min_area=opt.min_area,
+            largest_component=opt.largest_component,
+            presence_gate=opt.presence_gate,
+            presence_threshold=opt.presence_threshold,
+        ),
     )
 
 

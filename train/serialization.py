@@ -12,10 +12,10 @@ import warnings
 from pathlib import Path
 
 import tf_keras as keras
-from edgeseg.train.losses import CUSTOM_OBJECTS
 
 from edgeseg.errors import ModelError
 from edgeseg.io import atomic_path
+from edgeseg.train.losses import CUSTOM_OBJECTS
 
 BEST = "model_best.h5"
 LAST = "model_last.h5"
