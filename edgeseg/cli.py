@@ -183,6 +183,17 @@ def train(
     ] = False,
     presence_threshold: Annotated[float, typer.Option(help="Presence gate threshold.")] = 0.5,
     seed: Annotated[int, typer.Option()] = 0,
+    encoder: Annotated[
+        str | None, typer.Option(help="ImageNet encoder: mobilenetv2 or mobilenetv3small.")
+    ] = None,
+    encoder_weights: Annotated[
+        str, typer.Option(help="none, imagenet (downloaded once, cached) or a local .h5 PATH.")
+    ] = "none",
+    freeze_encoder_epochs: Annotated[
+        int, typer.Option(help="Train with a frozen encoder for this many epochs first.")
+    ] = 0,
+    qat: Annotated[bool, typer.Option(help="Quantization-aware fine-tuning afterwards.")] = False,
+    qat_epochs: Annotated[int, typer.Option(min=1, help="QAT fine-tuning epochs.")] = 5,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run in --out.")] = False,
 ) -> None:
@@ -220,6 +231,11 @@ def train(
         presence_gate=presence_gate,
         presence_threshold=presence_threshold,
         seed=seed,
+        encoder=encoder,
+        encoder_weights=encoder_weights,
+        freeze_encoder_epochs=freeze_encoder_epochs,
+        qat=qat,
+        qat_epochs=qat_epochs,
         resume=resume,
         force=force,
     )
@@ -270,6 +286,112 @@ def evaluate(
     if report["cross_dataset"]:
         say(f"note: trained on {report['trained_on']}, evaluated on {data} (cross-dataset)")
     say(f"wrote {report['out_dir']}/evaluation.json and per_image.csv")
+
+
+# ----------------------------------------------------------------------------- quantize, convert
+calibration_app = typer.Typer(help="Build int8 calibration sets.", no_args_is_help=True)
+app.add_typer(calibration_app, name="calibration")
+
+
+@app.command("qat")
+@user_errors
+def qat_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory from edgeseg train.")],
+    epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs.")] = 5,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-4,
+    force: Annotated[bool, typer.Option(help="Replace an existing QAT model.")] = False,
+) -> None:
+    """Quantization-aware fine-tuning of a trained run (writes RUN_DIR/qat/model_best.h5)."""
+    require_tensorflow()
+    from edgeseg.train.runner import qat_run
+
+    path = qat_run(run_dir, epochs=epochs, lr=lr, force=force, log=say)
+    say(f"wrote {path}; next: edgeseg convert {run_dir} --int8")
+
+
+@app.command()
+@user_errors
+def convert(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory from edgeseg train.")],
+    int8: Annotated[bool, typer.Option("--int8", help="Full-integer int8 (calibrated).")] = False,
+    float16: Annotated[bool, typer.Option("--float16", help="float16 weights.")] = False,
+    dynamic: Annotated[bool, typer.Option("--dynamic", help="Dynamic-range int8 weights.")] = False,
+    model: Annotated[
+        str, typer.Option(help="auto (QAT model if there is one), qat, best or last.")
+    ] = "auto",
+    calibration: Annotated[
+        Path | None, typer.Option(help="Calibration frames (default: calibration_data/).")
+    ] = None,
+    io: Annotated[str | None, typer.Option(help="Input/output type: uint8, int8 or float32.")] = (
+        None
+    ),
+    out: Annotated[Path | None, typer.Option(help="Output file or folder.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = False,
+    allow_float_ops: Annotated[
+        bool, typer.Option(help="Accept float compute ops in an int8 model.")
+    ] = False,
+    debug_quantization: Annotated[
+        bool, typer.Option(help="Per-layer quantization error table (JSON + worst 10).")
+    ] = False,
+    edgetpu: Annotated[
+        bool, typer.Option(help="Check ops for the Edge TPU; compile if edgetpu_compiler exists.")
+    ] = False,
+) -> None:
+    """Export to TensorFlow Lite (default float32) with edgeseg metadata inside."""
+    require_tensorflow()
+    from edgeseg.convert.tflite import export
+
+    chosen = [
+        name for name, on in (("int8", int8), ("float16", float16), ("dynamic", dynamic)) if on
+    ]
+    if len(chosen) > 1:
+        fail(f"choose one of --int8, --float16, --dynamic (got {', '.join(chosen)})")
+    result = export(
+        run_dir,
+        variant=chosen[0] if chosen else "float32",
+        which=model,
+        calibration=calibration,
+        io=io,
+        out=out,
+        force=force,
+        allow_float_ops=allow_float_ops,
+        debug_quantization=debug_quantization,
+        edgetpu=edgetpu,
+        progress=say,
+    )
+    if result.op_histogram:
+        ops = ", ".join(f"{op} {n}" for op, n in sorted(result.op_histogram.items()))
+        say(f"operators: {ops}")
+    if result.worst_layers:
+        from edgeseg.convert.quant_debug import format_rows
+
+        for line in format_rows(result.worst_layers):
+            say(line)
+    for warning in result.warnings:
+        typer.echo(f"edgeseg: warning: {warning}", err=True)
+    say(result.summary())
+
+
+@calibration_app.command("build")
+@user_errors
+def calibration_build(
+    source: Annotated[Path, typer.Option("--from", help="A dataset folder to pick frames from.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the calibration set.")] = Path(
+        "calibration_data"
+    ),
+    n: Annotated[int, typer.Option("--n", min=1, help="How many frames.")] = 200,
+    seed: Annotated[int, typer.Option()] = 0,
+    force: Annotated[bool, typer.Option(help="Replace an existing set.")] = False,
+) -> None:
+    """Pick a representative subset (intensity, contrast, mask area, empty frames, subjects)."""
+    from edgeseg.convert.calibration import build_calibration_set
+    from edgeseg.progress import progress_bar
+
+    with progress_bar("reading frames") as bar:
+        manifest = build_calibration_set(
+            source, out, n=n, seed=seed, force=force, progress=bar.advance
+        )
+    say(f"wrote {manifest}; next: edgeseg convert RUN_DIR --int8 --calibration {out}")
 
 
 # ----------------------------------------------------------------------------- evaluation studies

@@ -70,6 +70,7 @@ class ModelSpec:
     presence_head: bool = True
     encoder: str | None = None
     encoder_weights: str = "none"
+    encoder_alpha: float | None = None
     bn_momentum: float = 0.9
     dropout: float = 0.1
 
@@ -86,6 +87,7 @@ class TrainSpec:
     seed: int = 0
     patience: int = 15
     augment: bool = True
+    freeze_encoder_epochs: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ class RunConfig:
     model: ModelSpec = field(default_factory=ModelSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
     postprocess: PostProcess = field(default_factory=PostProcess)
+    subject_regex: str | None = None
+    manifest: str | None = None
+    val_data: str | None = None
     train_subjects: tuple[str, ...] = ()
     val_subjects: tuple[str, ...] = ()
     train_frames: int = 0
@@ -139,6 +144,9 @@ class RunConfig:
                 model=_build(ModelSpec, raw.get("model", {})),
                 train=_build(TrainSpec, raw.get("train", {})),
                 postprocess=_build(PostProcess, raw.get("postprocess", {})),
+                subject_regex=raw.get("subject_regex"),
+                manifest=raw.get("manifest"),
+                val_data=raw.get("val_data"),
                 train_subjects=tuple(raw.get("train_subjects", ())),
                 val_subjects=tuple(raw.get("val_subjects", ())),
                 train_frames=int(raw.get("train_frames", 0)),

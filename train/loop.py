@@ -117,6 +117,36 @@ class CheckpointAndStop(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def build_from_config(cfg: RunConfig) -> keras.Model:
+    """The untrained network a config describes (a U-Net, or an ImageNet-encoder U-Net)."""
+    shape = (cfg.preprocessing.height, cfg.preprocessing.width, 1)
+    m = cfg.model
+    if m.encoder:
+        from edgeseg.train.encoders import build_encoder_unet
+
+        return build_encoder_unet(
+            m.encoder,
+            shape,
+            len(cfg.classes),
+            m.presence_head,
+            weights=m.encoder_weights,
+            alpha=m.encoder_alpha,
+            base_filters=m.base_filters,
+            bn_momentum=m.bn_momentum,
+            dropout=m.dropout,
+        )
+    return build_model(
+        m.arch,
+        shape,
+        len(cfg.classes),
+        m.base_filters,
+        m.depth,
+        m.presence_head,
+        m.bn_momentum,
+        m.dropout,
+    )
+
+
 def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
     """Refuse to overwrite a run unless asked; ``--resume`` needs an existing one."""
     run_dir = Path(run_dir)
@@ -149,16 +179,7 @@ def train(
     if resume:
         model = load_model(run_dir / LAST, compile=True)  # weights + Adam state
     else:
-        model = build_model(
-            cfg.model.arch,
-            (cfg.preprocessing.height, cfg.preprocessing.width, 1),
-            len(cfg.classes),
-            cfg.model.base_filters,
-            cfg.model.depth,
-            cfg.model.presence_head,
-            cfg.model.bn_momentum,
-            cfg.model.dropout,
-        )
+        model = build_from_config(cfg)
         compile_model(model, cfg)
     cfg.save(run_dir)
     augment = Augment() if cfg.train.augment else None
@@ -172,14 +193,34 @@ def train(
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
     ]
-    if initial_epoch < cfg.train.epochs:
+    fit_verbose = verbose if sys.stdout.isatty() else 2 if verbose else 0
+    frozen_until = cfg.train.freeze_encoder_epochs if cfg.model.encoder else 0
+    if initial_epoch < frozen_until:
+        # Freeze-then-unfreeze: train the decoder on a frozen pretrained encoder first.
+        from edgeseg.train.encoders import set_encoder_trainable
+
+        set_encoder_trainable(model, False)
+        compile_model(model, cfg)
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=min(frozen_until, cfg.train.epochs),
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=fit_verbose,
+        )
+        initial_epoch = min(frozen_until, cfg.train.epochs)
+        set_encoder_trainable(model, True)
+        compile_model(model, cfg, learning_rate=cfg.train.learning_rate / 10)
+        log(f"encoder unfrozen after epoch {initial_epoch}; learning rate / 10")
+    if initial_epoch < cfg.train.epochs and not checkpoint.stopped_early and not checkpoint.nan:
         model.fit(
             train_ds,
             validation_data=val_ds,
             epochs=cfg.train.epochs,
             initial_epoch=initial_epoch,
             callbacks=callbacks,
-            verbose=verbose if sys.stdout.isatty() else 2 if verbose else 0,
+            verbose=fit_verbose,
         )
     if checkpoint.nan:
         raise TrainingError(

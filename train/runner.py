@@ -57,6 +57,12 @@ class TrainOptions:
     presence_gate: bool = False
     presence_threshold: float = 0.5
     seed: int = 0
+    encoder: str | None = None
+    encoder_weights: str = "none"
+    freeze_encoder_epochs: int = 0
+    qat: bool = False
+    qat_epochs: int = 5
+    qat_lr: float = 1e-4
     resume: bool = False
     force: bool = False
 
@@ -74,10 +80,12 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
             denoise=opt.denoise,
         ),
         model=ModelSpec(
-            arch=opt.arch,
+            arch=f"{opt.encoder}_unet" if opt.encoder else opt.arch,
             base_filters=opt.base_filters,
             depth=opt.depth,
             presence_head=opt.presence,
+            encoder=opt.encoder,
+            encoder_weights=opt.encoder_weights,
         ),
         train=TrainSpec(
             epochs=opt.epochs,
@@ -88,7 +96,11 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
             seed=opt.seed,
             patience=opt.patience,
             augment=opt.augment,
+            freeze_encoder_epochs=opt.freeze_encoder_epochs,
         ),
+        subject_regex=opt.subject_regex,
+        manifest=str(opt.manifest) if opt.manifest else None,
+        val_data=str(opt.val_data) if opt.val_data else None,
         postprocess=PostProcess(
             threshold=opt.threshold,
             min_area=opt.min_area,
@@ -99,16 +111,26 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
     )
 
 
-def load_split(cfg: RunConfig, opt: TrainOptions):
-    """Discover, split subject-wise (or use --val-data) and load both parts into memory."""
-    samples, layout = discover(
-        Path(cfg.data), cfg.layout or "auto", opt.subject_regex, opt.manifest
-    )
-    if opt.val_data:
+def load_split(cfg: RunConfig, resplit: bool = True):
+    """Discover the data, split it subject-wise (or use ``val_data``) and load both parts.
+
+    With ``resplit=False`` the split recorded in the config is reused (QAT, resume).
+    """
+    manifest = Path(cfg.manifest) if cfg.manifest else None
+    samples, layout = discover(Path(cfg.data), cfg.layout or "auto", cfg.subject_regex, manifest)
+    if cfg.val_data:
         train_s = samples
-        val_s, _ = discover(Path(opt.val_data), "auto", opt.subject_regex, opt.manifest)
-    else:
+        val_s, _ = discover(Path(cfg.val_data), "auto", cfg.subject_regex, manifest)
+    elif resplit:
         train_s, val_s = subject_split(samples, cfg.train.val_fraction, cfg.train.seed)
+    else:
+        train_s = [s for s in samples if s.subject in set(cfg.train_subjects)]
+        val_s = [s for s in samples if s.subject in set(cfg.val_subjects)]
+        if not train_s or not val_s:
+            raise ConfigError(
+                f"the split recorded in config.json does not match the frames in {cfg.data}: "
+                "was the data moved or renamed?"
+            )
     with progress_bar("loading frames", len(train_s) + len(val_s)) as bar:
         train_arrays = load_arrays(train_s, cfg.preprocessing, cfg.classes, bar.advance)
         val_arrays = load_arrays(val_s, cfg.preprocessing, cfg.classes, bar.advance)
@@ -133,12 +155,46 @@ def train_run(opt: TrainOptions, log: Log = print):
     else:
         _, layout = discover(Path(opt.data), opt.layout, opt.subject_regex, opt.manifest)
         cfg = config_from_options(opt, layout)
-    cfg, train_arrays, val_arrays = load_split(cfg, opt)
+    cfg, train_arrays, val_arrays = load_split(cfg, resplit=not opt.resume)
     log(
         f"data: {cfg.train_frames} training frames ({len(cfg.train_subjects)} subjects), "
         f"{cfg.val_frames} validation frames ({len(cfg.val_subjects)} subjects)"
     )
-    return train(cfg, opt.out, train_arrays, val_arrays, resume=opt.resume, log=log)
+    result = train(cfg, opt.out, train_arrays, val_arrays, resume=opt.resume, log=log)
+    if opt.qat:
+        from edgeseg.train.qat import qat_finetune
+
+        log(f"quantization-aware fine-tuning for {opt.qat_epochs} epochs")
+        qat_finetune(
+            opt.out,
+            train_arrays,
+            val_arrays,
+            cfg=load_config(opt.out),
+            epochs=opt.qat_epochs,
+            lr=opt.qat_lr,
+            force=True,
+            progress=log,
+        )
+    return result
+
+
+def qat_run(
+    run_dir: Path, epochs: int = 5, lr: float = 1e-4, force: bool = False, log: Log = print
+) -> Path:
+    """``edgeseg qat RUN_DIR``: QAT fine-tune on the run's own recorded split."""
+    from edgeseg.train.qat import qat_finetune
+
+    cfg, train_arrays, val_arrays = load_split(load_config(run_dir), resplit=False)
+    return qat_finetune(
+        run_dir,
+        train_arrays,
+        val_arrays,
+        cfg=cfg,
+        epochs=epochs,
+        lr=lr,
+        force=force,
+        progress=log,
+    )
 
 
 def run_pipeline(out: Path, n: int = 160, epochs: int = 12, force: bool = False, log: Log = print):

@@ -41,7 +41,9 @@ def load_model(path: Path, compile: bool = False) -> keras.Model:
     try:
         import tensorflow_model_optimization as tfmot
 
-        with tfmot.quantization.keras.quantize_scope(CUSTOM_OBJECTS):
+        from edgeseg.train.qat import QUANTIZE_CUSTOM_OBJECTS  # QAT configs of odd layers
+
+        with tfmot.quantization.keras.quantize_scope({**CUSTOM_OBJECTS, **QUANTIZE_CUSTOM_OBJECTS}):
             return keras.models.load_model(path, compile=compile)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"{path}: not a readable edgeseg Keras model ({exc})") from exc

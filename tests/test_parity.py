@@ -1,0 +1,498 @@
+"""edgeseg.edge_runtime.parity (hand-built arrays, no TensorFlow) and the parity gate end to end:
+PASS on the tiny run's real int8 export, FAIL on a copy whose int8 weights were damaged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeseg.config import PostProcess
+from edgeseg.edge_runtime.parity import ParityAccumulator, Tolerances, compare_predictions
+from edgeseg.errors import ConfigError, DataError, ModelError
+from edgeseg.imaging import resize_mask
+from edgeseg.metrics import dice
+
+FLOAT, QAT, INT8 = "float (original)", "QAT Keras", "int8 TFLite"
+
+
+def disc(size: int, cy: float, cx: float, r: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:size, 0:size]
+    return ((yy - cy) ** 2 + (xx - cx) ** 2 <= r * r).astype(np.uint8)
+
+
+def make_frames(n: int = 40, size: int = 32, empty_every: int = 4, seed: int = 0):
+    """Ground truths (some empty) and smooth 'float' probability maps that segment them well."""
+    rng = np.random.default_rng(seed)
+    gts, probs, presence = [], [], []
+    for i in range(n):
+        cy, cx, r = rng.uniform(10, 22), rng.uniform(10, 22), rng.uniform(4, 8)
+        yy, xx = np.mgrid[0:size, 0:size]
+        dist = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
+        if i % empty_every == 0:
+            gts.append(np.zeros((size, size), np.uint8))
+            probs.append(np.full((size, size, 1), 0.05))
+            presence.append(0.1)
+        else:
+            gts.append(disc(size, cy, cx, r))
+            p = 1.0 / (1.0 + np.exp((dist - r - rng.uniform(-0.7, 0.7)) * 1.5))
+            probs.append(p[..., None])
+            presence.append(0.9)
+    return gts, probs, np.array(presence)
+
+
+def test_identical_models_pass_with_perfect_agreement():
+    gts, probs, pres = make_frames()
+    res = compare_predictions(gts, {FLOAT: probs, INT8: probs}, {FLOAT: pres, INT8: pres})
+    assert res["passed"] is True and res["verdict"]["reasons"] == []
+    assert res["candidate"] == INT8 and res["roles"] == {FLOAT: "reference", INT8: "candidate"}
+    (agree,) = res["agreement"]
+    assert agree["mask_dice"]["nerve"]["mean"] == 1.0 and agree["mask_dice"]["nerve"]["min"] == 1.0
+    assert agree["mean_abs_dp"] == 0.0 and agree["max_abs_dp"] == 0.0
+    assert agree["presence_flips"] == {
+        "decision": "presence head",
+        "count": 0,
+        "fraction": 0.0,
+        "frames": [],
+    }
+    (test,) = res["paired_tests"]
+    assert test["wilcoxon"]["pvalue"] == 1.0 and test["ttest"]["pvalue"] == 1.0
+    assert test["diff"]["mean_diff"] == 0.0
+    assert [c["check"] for c in res["verdict"]["checks"]] == [
+        "dice_delta",
+        "agreement",
+        "presence_flips",
+    ]
+    assert all(c["passed"] for c in res["verdict"]["checks"])
+    json.dumps(res)  # JSON-ready apart from NaN handling (report.json_ready)
+
+
+def test_accuracy_uses_kaggle_rule_and_counts_empty_frames():
+    gts, probs, pres = make_frames(n=8, empty_every=4)
+    res = compare_predictions(gts, {FLOAT: probs, INT8: probs}, {FLOAT: pres, INT8: pres})
+    acc = res["models"][1]["accuracy"]["nerve"]
+    per = [dice((p[..., 0] >= 0.5), g, "one") for p, g in zip(probs, gts, strict=True)]
+    assert acc["dice"]["mean"] == pytest.approx(np.mean(per))
+    assert acc["presence"]["empty_gt_frames"] == 2 and acc["presence"]["frames"] == 8
+    nonempty = [d for d, g in zip(per, gts, strict=True) if g.any()]
+    assert acc["dice_nonempty"] == {"mean": pytest.approx(np.mean(nonempty)), "n": 6}
+    assert res["models"][1]["presence_head"]["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("gt", "prob", "dice_one", "nonempty_n"),
+    [
+        (np.zeros((8, 8)), np.zeros((8, 8)), 1.0, 0),  # both empty: 1 under the Kaggle rule
+        (np.zeros((8, 8)), np.ones((8, 8)), 0.0, 1),  # false positive frame
+        (np.ones((8, 8)), np.zeros((8, 8)), 0.0, 1),  # missed nerve
+        (np.ones((8, 8)), np.ones((8, 8)), 1.0, 1),
+    ],
+)
+def test_empty_mask_table(gt, prob, dice_one, nonempty_n):
+    res = compare_predictions([gt], {FLOAT: [prob], INT8: [prob]})
+    acc = res["models"][1]["accuracy"]["nerve"]
+    assert acc["dice"]["mean"] == dice_one
+    assert acc["dice_nonempty"]["n"] == nonempty_n
+    assert res["agreement"][0]["mask_dice"]["nerve"]["mean"] == 1.0
+    assert res["agreement"][0]["presence_flips"]["decision"] == "mask non-empty"
+
+
+def test_perturbed_masks_fail_on_agreement():
+    gts, probs, pres = make_frames()
+    rng = np.random.default_rng(1)
+    # Move every probability by up to +-0.3: boundaries shift, Dice vs ground truth barely moves.
+    noisy = [
+        np.clip(p + rng.uniform(-0.3, 0.3, p.shape) * (np.abs(p - 0.5) < 0.3), 0, 1) for p in probs
+    ]
+    res = compare_predictions(gts, {FLOAT: probs, INT8: noisy}, {FLOAT: pres, INT8: pres})
+    assert res["passed"] is False
+    failed = {c["check"] for c in res["verdict"]["checks"] if not c["passed"]}
+    assert "agreement" in failed and "presence_flips" not in failed
+    (reason,) = [r for r in res["verdict"]["reasons"] if "agreement" in r]
+    assert reason.startswith(f"mean mask agreement (Dice) of {INT8} with {FLOAT} = 0.")
+    assert "outside the tolerance (at least 0.98)" in reason
+    agree = res["agreement"][0]
+    assert 0 < agree["mean_abs_dp"] < agree["max_abs_dp"] <= 0.3 + 1e-9
+    # the same arrays pass once the agreement tolerance allows what they differ by
+    loose = Tolerances(min_dice_delta=-0.05, min_agreement=agree["mask_dice"]["nerve"]["mean"])
+    res2 = compare_predictions(gts, {FLOAT: probs, INT8: noisy}, tolerances=loose)
+    assert res2["passed"] is True
+
+
+def test_worse_candidate_fails_on_dice_delta():
+    gts, probs, _ = make_frames()
+    shrunk = [
+        np.where(p >= 0.5, 0.4, p) * (g.sum() % 2 == 0) + p * (g.sum() % 2 == 1)
+        for p, g in zip(probs, gts, strict=True)
+    ]  # drop about half the nerves
+    res = compare_predictions(gts, {FLOAT: probs, INT8: shrunk})
+    checks = {c["check"]: c for c in res["verdict"]["checks"]}
+    assert not checks["dice_delta"]["passed"] and checks["dice_delta"]["value"] < -0.01
+    assert any(r.startswith(f"Dice({INT8}) - Dice({FLOAT}) = -") for r in res["verdict"]["reasons"])
+
+
+def test_flipped_presence_counted_and_named():
+    gts, probs, pres = make_frames(n=50)
+    flipped = pres.copy()
+    flipped[[3, 17]] = 1.0 - flipped[[3, 17]]  # two decisions cross the 0.5 threshold
+    names = [f"f{i:02d}" for i in range(50)]
+    res = compare_predictions(
+        gts, {FLOAT: probs, INT8: probs}, {FLOAT: pres, INT8: flipped}, names=names
+    )
+    flips = res["agreement"][0]["presence_flips"]
+    assert flips == {
+        "decision": "presence head",
+        "count": 2,
+        "fraction": 0.04,
+        "frames": ["f03", "f17"],
+    }
+    assert res["agreement"][0]["mask_presence_flips"]["count"] == 0  # masks are identical
+    assert res["passed"] is False
+    (reason,) = res["verdict"]["reasons"]
+    assert "flips on 2 of 50 frames (4.0%)" in reason
+    per = {r["image"]: r for r in res["per_image"]}
+    assert per["f03"][f"presence_flip/{FLOAT}"] is True and not per["f04"][f"presence_flip/{FLOAT}"]
+    ok = compare_predictions(
+        gts,
+        {FLOAT: probs, INT8: probs},
+        {FLOAT: pres, INT8: flipped},
+        tolerances=Tolerances(max_flip_fraction=0.05),
+    )
+    assert ok["passed"] is True
+
+
+def test_presence_from_masks_without_a_head():
+    gts, probs, _ = make_frames(n=20)
+    emptied = list(probs)
+    emptied[5] = np.zeros_like(probs[5])  # frame 5 has a nerve in the float model's mask
+    res = compare_predictions(gts, {FLOAT: probs, INT8: emptied})
+    flips = res["agreement"][0]["presence_flips"]
+    assert flips["decision"] == "mask non-empty" and flips["frames"] == ["frame 5"]
+
+
+def test_paired_tests_equal_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    gts, probs, _ = make_frames(n=30, empty_every=100)
+    rng = np.random.default_rng(3)
+    other = [np.clip(p + rng.normal(0, 0.15, p.shape), 0, 1) for p in probs]
+    res = compare_predictions(gts, {FLOAT: probs, INT8: other}, seed=5)
+    d_float = [dice(p[..., 0] >= 0.5, g) for p, g in zip(probs, gts, strict=True)]
+    d_int8 = [dice(p[..., 0] >= 0.5, g) for p, g in zip(other, gts, strict=True)]
+    (t,) = res["paired_tests"]
+    w = stats.wilcoxon(d_int8, d_float)
+    tt = stats.ttest_rel(d_int8, d_float)
+    assert t["wilcoxon"]["statistic"] == pytest.approx(w.statistic)
+    assert t["wilcoxon"]["pvalue"] == pytest.approx(w.pvalue)
+    assert t["ttest"]["statistic"] == pytest.approx(tt.statistic)
+    assert t["ttest"]["pvalue"] == pytest.approx(tt.pvalue)
+    diff = np.subtract(d_int8, d_float)
+    assert t["diff"]["mean_diff"] == pytest.approx(diff.mean()) and t["diff"]["n"] == 30
+    assert t["diff"]["ci_low"] <= diff.mean() <= t["diff"]["ci_high"]
+
+
+def test_qat_roles_float_is_baseline_qat_is_reference():
+    gts, probs, pres = make_frames()
+    rng = np.random.default_rng(2)
+    qat = [
+        np.clip(p + rng.uniform(-0.3, 0.3, p.shape) * (np.abs(p - 0.5) < 0.3), 0, 1) for p in probs
+    ]  # fine-tuning moved the boundaries
+    res = compare_predictions(
+        gts,
+        {FLOAT: probs, QAT: qat, INT8: qat},
+        {FLOAT: pres, QAT: pres, INT8: pres},
+        baselines=[FLOAT],
+        tolerances=Tolerances(min_dice_delta=-0.05),
+    )
+    assert res["roles"] == {FLOAT: "baseline", QAT: "reference", INT8: "candidate"}
+    by_ref = {a["reference"]: a for a in res["agreement"]}
+    assert by_ref[QAT]["mask_dice"]["nerve"]["mean"] == 1.0
+    assert by_ref[FLOAT]["mask_dice"]["nerve"]["mean"] < 0.98  # reported, not gated
+    checks = [(c["check"], c["reference"]) for c in res["verdict"]["checks"]]
+    assert checks == [
+        ("dice_delta", FLOAT),
+        ("dice_delta", QAT),
+        ("agreement", QAT),
+        ("presence_flips", QAT),
+    ]
+    assert res["passed"] is True
+    assert [t["reference"] for t in res["paired_tests"]] == [FLOAT, QAT]
+
+
+def test_masks_scored_at_original_size():
+    """Model-size probabilities, ground truth at another size: masks are resized to the GT."""
+    rng = np.random.default_rng(4)
+    probs = [rng.random((16, 16, 1)) for _ in range(5)]
+    gts = [rng.integers(0, 2, (27, 41), dtype=np.uint8) for _ in range(5)]
+    post = PostProcess(threshold=0.7)
+    res = compare_predictions(gts, {FLOAT: probs, INT8: probs}, post=post)
+    expected = [
+        dice(resize_mask((p >= 0.7).astype(np.uint8), g.shape)[..., 0], g)
+        for p, g in zip(probs, gts, strict=True)
+    ]
+    assert res["models"][0]["accuracy"]["nerve"]["dice"]["mean"] == pytest.approx(np.mean(expected))
+    assert res["postprocess"]["threshold"] == 0.7
+
+
+def test_multi_class_checks_every_class():
+    size = 24
+    gt = np.stack([disc(size, 8, 8, 4), disc(size, 16, 16, 4)], axis=-1)
+    prob = gt.astype(np.float64) * 0.9
+    worse = prob.copy()
+    worse[..., 1] = 0.0  # the vessel channel is lost
+    res = compare_predictions(
+        [gt] * 4, {FLOAT: [prob] * 4, INT8: [worse] * 4}, classes=["nerve", "vessel"]
+    )
+    failed = {(c["check"], c["class"]) for c in res["verdict"]["checks"] if not c["passed"]}
+    assert failed == {("dice_delta", "vessel"), ("agreement", "vessel")}
+
+
+def test_accumulator_matches_compare_predictions():
+    gts, probs, pres = make_frames(n=12)
+    acc = ParityAccumulator([FLOAT, INT8])
+    for i in range(12):
+        acc.add(gts[i], {FLOAT: probs[i], INT8: probs[i]}, {FLOAT: pres[i], INT8: pres[i]})
+    a = acc.result()
+    b = compare_predictions(gts, {FLOAT: probs, INT8: probs}, {FLOAT: pres, INT8: pres})
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"probs": {INT8: [np.zeros((4, 4))]}}, ConfigError, "two or more models"),
+        ({"candidate": "nope"}, ConfigError, "candidate 'nope' is not one of"),
+        ({"baselines": [INT8]}, ConfigError, "other than the candidate"),
+        (
+            {"probs": {FLOAT: [np.zeros((4, 4))] * 2, INT8: [np.zeros((4, 4))]}},
+            DataError,
+            "2 probability maps for 1",
+        ),
+        (
+            {"probs": {FLOAT: [np.zeros((4, 4))], INT8: [np.zeros((5, 4))]}},
+            DataError,
+            "differ in shape",
+        ),
+        (
+            {"probs": {FLOAT: [np.zeros((4, 4, 2))], INT8: [np.zeros((4, 4, 2))]}},
+            DataError,
+            r"expected HxW or HxWx1",
+        ),
+        ({"presence": {FLOAT: [0.1, 0.2]}}, DataError, "2 presence scores for 1 frames"),
+    ],
+)
+def test_bad_input_errors(kwargs, error, match):
+    args = {"probs": {FLOAT: [np.zeros((4, 4))], INT8: [np.zeros((4, 4))]}, **kwargs}
+    with pytest.raises(error, match=match):
+        compare_predictions([np.zeros((4, 4))], **args)
+
+
+def test_no_frames_is_an_error():
+    with pytest.raises(DataError, match="at least one frame"):
+        compare_predictions([], {FLOAT: [], INT8: []})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"min_agreement": 1.5}, "--min-agreement 1.5: must be between 0 and 1"),
+        ({"max_flip_fraction": -0.1}, "--max-flip-fraction -0.1"),
+        ({"min_dice_delta": float("nan")}, "--min-dice-delta nan"),
+    ],
+)
+def test_tolerances_validated(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        Tolerances(**kwargs)
+
+
+NO_TF = """
+import sys
+for name in ("tensorflow", "tf_keras", "keras", "edgeseg.train", "edgeseg.convert"):
+    sys.modules[name] = None  # importing them now raises ImportError
+import numpy as np
+from edgeseg.edge_runtime.parity import compare_predictions
+from edgeseg.edge_runtime.report import write_report
+assert "scipy" not in sys.modules, "scipy imported eagerly"
+p = [np.full((8, 8), 0.9)] * 3
+res = compare_predictions([np.ones((8, 8))] * 3, {"a": p, "b": p})
+write_report(res, sys.argv[1])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tf_keras", "keras")
+               and sys.modules[m] is not None)
+print(res["passed"], heavy)
+"""
+
+
+def test_parity_and_report_import_without_tensorflow(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(NO_TF), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "True []"
+    assert (tmp_path / "report.json").is_file() and (tmp_path / "report.html").is_file()
+
+
+# --------------------------------------------------------------------------- the gate, end to end
+
+
+def damage_int8_weights(src: Path, dst: Path, noise: float = 0.1, seed: int = 0) -> int:
+    """Copy a .tflite with Gaussian noise (about 1-3 quantization steps) on every CONV_2D's int8
+    weights, edited in place in the flatbuffer (metadata and everything else untouched)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = bytearray(Path(src).read_bytes())
+    model = schema.Model.GetRootAs(data, 0)
+    codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
+    rng = np.random.default_rng(seed)
+    graph = model.Subgraphs(0)
+    damaged = 0
+    for k in range(graph.OperatorsLength()):
+        op = graph.Operators(k)
+        code = codes[op.OpcodeIndex()]
+        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != schema.BuiltinOperator.CONV_2D:
+            continue
+        weights = graph.Tensors(op.Inputs(1))
+        assert weights.Type() == schema.TensorType.INT8
+        q = model.Buffers(weights.Buffer()).DataAsNumpy().view(np.int8)  # a view into `data`
+        step = rng.normal(0.0, noise * np.abs(q).mean() + 1.0, q.shape)
+        q[:] = np.clip(np.rint(q + step), -127, 127).astype(np.int8)
+        damaged += 1
+    Path(dst).write_bytes(bytes(data))
+    return damaged
+
+
+@pytest.fixture(scope="module")
+def int8_export(tiny_run: Path, synth_dir: Path, tmp_path_factory) -> Path:
+    """The tiny run's int8 export, calibrated on its own training frames."""
+    pytest.importorskip("ai_edge_litert")
+    from edgeseg.convert.tflite import export
+
+    out = tmp_path_factory.mktemp("parity_export") / "model_int8.tflite"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "statistics for quantized inputs"
+        result = export(
+            tiny_run, variant="int8", which="best", calibration=synth_dir / "images", out=out
+        )
+    return result.path
+
+
+# The tiny run's masks are ~100 pixels at 64x64, so one boundary pixel moves a frame's agreement
+# by ~1-2%; its real export measures ~0.986 mean agreement. The gate runs with the default Dice
+# and flip tolerances and 0.95 agreement, which leaves room for the platform while a damaged
+# model (below) falls far under it.
+E2E_TOLERANCES = {"min_dice_delta": -0.01, "min_agreement": 0.95, "max_flip_fraction": 0.01}
+
+
+@pytest.mark.slow
+def test_gate_passes_on_the_real_int8_export(tiny_run, int8_export, synth_test_dir, tmp_path):
+    from edgeseg.train.parity_run import FLOAT, INT8, run_parity
+
+    messages: list[str] = []
+    report = run_parity(
+        tiny_run,
+        int8_export,
+        synth_test_dir,
+        tmp_path / "report",
+        **E2E_TOLERANCES,
+        qat=False,
+        overlays=2,
+        latency_runs=3,
+        credit="synthetic phantoms",
+        progress=messages.append,
+    )
+    assert report["passed"] is True, report["verdict"]["reasons"]
+    assert report["roles"] == {FLOAT: "reference", INT8: "candidate"}
+    assert report["frames"] == 16 and report["qat"] is False
+    agree = report["agreement"][0]
+    assert agree["mask_dice"]["nerve"]["mean"] >= 0.95 and agree["presence_flips"]["count"] == 0
+    assert agree["max_abs_dp"] < 0.2  # int8 probabilities stay close to the float ones
+    assert report["runtime"]["quantization"] == "int8"
+    lat = {r["what"]: r for r in report["latency"]["rows"]}
+    assert set(lat) == {
+        "Keras model.predict, 1 frame",
+        "LiteRT invoke() only",
+        "runtime end to end (decode -> mask)",
+    }
+    assert all(r["ms_p50"] > 0 and r["runs"] == 3 for r in lat.values())
+    saved = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert saved["passed"] is True and saved["credit"] == "synthetic phantoms"
+    assert [o["group"] for o in saved["overlays"]][:4] == ["worst Dice"] * 2 + ["best Dice"] * 2
+    assert all(o["panels"] == ["ground truth", FLOAT, INT8] for o in saved["overlays"])
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "<div class=big>PASS</div>" in html and html.count("<img ") == 3 * len(saved["overlays"])
+    assert messages[-1] == "measuring latency" and report["line"].startswith("parity PASS")
+
+
+@pytest.mark.slow
+def test_gate_fails_on_a_damaged_int8_model(tiny_run, int8_export, synth_test_dir, tmp_path):
+    from edgeseg.train.parity_run import run_parity
+
+    damaged = tmp_path / "damaged_int8.tflite"
+    assert damage_int8_weights(int8_export, damaged) > 0
+    report = run_parity(
+        tiny_run,
+        damaged,
+        synth_test_dir,
+        tmp_path / "report",
+        **E2E_TOLERANCES,
+        qat=False,
+        overlays=1,
+        latency_runs=1,
+    )
+    assert report["passed"] is False
+    failed = {c["check"] for c in report["verdict"]["checks"] if not c["passed"]}
+    assert "agreement" in failed
+    assert any("mean mask agreement" in r for r in report["verdict"]["reasons"])
+    assert report["line"].startswith("parity FAIL")
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "<div class=big>FAIL</div>" in html
+
+
+@pytest.mark.slow
+def test_run_with_a_qat_model_compares_against_both(
+    tiny_run, int8_export, synth_test_dir, tmp_path
+):
+    """RUN_DIR/qat/model_best.h5 is picked up: float = baseline, QAT Keras = reference.
+
+    (Plumbing only: a copy of the float model stands in for the QAT model, so both must agree.)
+    """
+    from edgeseg.train.parity_run import FLOAT, INT8, QAT, run_parity
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("export", "tensorboard", "qat"))
+    (run / "qat").mkdir()
+    shutil.copy(run / "model_best.h5", run / "qat" / "model_best.h5")
+    report = run_parity(
+        run,
+        int8_export,
+        synth_test_dir,
+        tmp_path / "report",
+        **E2E_TOLERANCES,
+        overlays=1,
+        latency_runs=1,
+    )
+    assert report["qat"] is True
+    assert report["roles"] == {FLOAT: "baseline", QAT: "reference", INT8: "candidate"}
+    gated = {(c["check"], c["reference"]) for c in report["verdict"]["checks"]}
+    assert gated == {
+        ("dice_delta", FLOAT),
+        ("dice_delta", QAT),
+        ("agreement", QAT),
+        ("presence_flips", QAT),
+    }
+    a_float, a_qat = report["agreement"]
+    assert a_float["mask_dice"] == a_qat["mask_dice"]  # the stand-in is the float model
+    assert {r["model"] for r in report["latency"]["rows"]} == {FLOAT, QAT, INT8}
+    saved = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert all(o["panels"] == ["ground truth", FLOAT, QAT, INT8] for o in saved["overlays"])
+    shutil.rmtree(run / "qat")
+    with pytest.raises(ModelError, match="no qat/model_best.h5"):
+        run_parity(run, int8_export, synth_test_dir, tmp_path / "r2", qat=True)

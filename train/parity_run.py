@@ -1,0 +1,345 @@
+"""``edgeseg parity``: does the int8 ``.tflite`` still segment like the Keras model it came from?
+
+Host side (TensorFlow): loads the run's float model (``RUN_DIR/model_best.h5``) and, when the run
+has one, its QAT model (``RUN_DIR/qat/model_best.h5``), runs them with
+:func:`edgeseg.train.evaluate.keras_predictor`, runs the ``.tflite`` with the device runtime's
+:class:`~edgeseg.edge_runtime.segmenter.Segmenter` (its own metadata: preprocessing, tensor
+quantization), and hands every frame's probabilities and presence scores to
+:class:`~edgeseg.edge_runtime.parity.ParityAccumulator`, which post-processes all models the same
+way (the run's ``postprocess``) and scores them at each frame's original size. Latency of the
+three paths is measured on one frame, and ``report.json`` + ``report.html`` are written.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeseg.config import RunConfig, load_config
+from edgeseg.datasets import Sample, discover
+from edgeseg.edge_runtime.metadata import class_color, read_metadata
+from edgeseg.edge_runtime.parity import ParityAccumulator, Tolerances
+from edgeseg.edge_runtime.report import OverlayFrame, write_report
+from edgeseg.edge_runtime.segmenter import Segmenter, overlay
+from edgeseg.errors import ConfigError, ModelError
+from edgeseg.imaging import read_gray, read_mask
+from edgeseg.preprocess import preprocess
+
+FLOAT = "float (original)"
+QAT = "QAT Keras"
+INT8 = "int8 TFLite"
+BATCH = 16
+
+
+def _timed(fn: Callable[[], Any], runs: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000.0)
+    return out
+
+
+def _latency_row(model: str, what: str, ms: Sequence[float]) -> dict[str, Any]:
+    arr = np.asarray(ms, dtype=np.float64)
+    return {
+        "model": model,
+        "what": what,
+        "ms_mean": float(arr.mean()),
+        "ms_p50": float(np.percentile(arr, 50)),
+        "ms_p90": float(np.percentile(arr, 90)),
+        "runs": int(arr.size),
+    }
+
+
+def measure_latency(
+    keras_models: dict[str, Any],
+    seg: Segmenter,
+    frame_path: Path,
+    pp,
+    runs: int = 20,
+    warmup: int = 3,
+) -> dict[str, Any]:
+    """Per-frame latency on one frame: Keras ``predict``, bare ``invoke()``, runtime end to end.
+
+    End to end is ``Segmenter.segment(path)``: decode the file, preprocess, quantize, invoke,
+    dequantize, post-process and resize the mask to the frame's size.
+    """
+    gray = read_gray(frame_path)
+    pixels = preprocess(gray, pp)
+    x = (pixels.astype(np.float32) / 255.0)[None, :, :, None]
+    rows = []
+    for name, model in keras_models.items():
+        ms = _timed(lambda m=model: m.predict(x, verbose=0), runs, warmup)
+        rows.append(_latency_row(name, "Keras model.predict, 1 frame", ms))
+    seg.set_input(preprocess(gray, seg.metadata.preprocessing))
+    invoke = _timed(seg.interpreter.invoke, runs, warmup)
+    rows.append(_latency_row(INT8, "LiteRT invoke() only", invoke))
+    e2e = _timed(lambda: seg.segment(frame_path), runs, warmup)
+    rows.append(_latency_row(INT8, "runtime end to end (decode -> mask)", e2e))
+    keras_ms = rows[0]["ms_p50"]
+    invoke_ms = rows[-2]["ms_p50"]
+    return {
+        "frame": str(frame_path),
+        "frame_size": [int(gray.shape[0]), int(gray.shape[1])],
+        "backend": seg.info.backend,
+        "threads": seg.info.threads,
+        "rows": rows,
+        "ratios": {
+            "keras_predict_over_invoke": keras_ms / invoke_ms if invoke_ms > 0 else None,
+            "e2e_over_invoke": rows[-1]["ms_p50"] / invoke_ms if invoke_ms > 0 else None,
+        },
+    }
+
+
+def _check_model(seg: Segmenter, cfg: RunConfig, tflite_path: Path) -> list[str]:
+    """Warnings when the .tflite was not exported from this run's config; ModelError on size."""
+    notes = []
+    meta = seg.metadata
+    if meta.input_size != cfg.preprocessing.size:
+        raise ModelError(
+            f"{tflite_path} takes {meta.input_size[0]}x{meta.input_size[1]} frames but the run "
+            f"was trained at {cfg.preprocessing.height}x{cfg.preprocessing.width}: pass the "
+            "model exported from this run (edgeseg convert RUN_DIR --int8)"
+        )
+    if len(meta.classes) != len(cfg.classes):
+        raise ModelError(
+            f"{tflite_path} has {len(meta.classes)} class(es) but the run has "
+            f"{len(cfg.classes)}: pass the model exported from this run"
+        )
+    raw = read_metadata(tflite_path) or {}
+    if not seg.has_metadata:
+        notes.append(f"{tflite_path.name} has no edgeseg metadata: ran with the run's settings")
+    elif raw.get("config_sha256") and raw["config_sha256"] != cfg.sha256():
+        notes.append(
+            f"{tflite_path.name} was exported from another config (config_sha256 differs): "
+            "differences may come from the settings, not from quantization"
+        )
+    if meta.preprocessing != cfg.preprocessing:
+        notes.append(
+            "the .tflite's preprocessing differs from the run's "
+            f"({asdict(meta.preprocessing)} vs {asdict(cfg.preprocessing)}): each model ran "
+            "with its own, as it would be deployed"
+        )
+    if meta.postprocess != cfg.postprocess:
+        notes.append(
+            "the .tflite's post-processing differs from the run's: all models were scored "
+            "with the run's, so the table compares the networks alone"
+        )
+    if meta.quantization != "int8":
+        notes.append(f"{tflite_path.name} is a {meta.quantization} model, not int8")
+    return notes
+
+
+def _pick_overlays(acc: ParityAccumulator, per_group: int) -> list[tuple[str, int]]:
+    """(group, frame index): worst and best candidate Dice, then largest disagreement."""
+    if per_group <= 0:
+        return []
+    dice = acc.dice_scores(acc.candidate)
+    gt_present = np.array(
+        [r["gt_present"] for r in acc.rows[acc.candidate][acc.classes[0]]], dtype=bool
+    )
+    ref = acc.references[-1]  # the reference (QAT) when there is one, else the float model
+    agree = acc.agreement_scores(ref)
+    idx = np.arange(len(dice))
+    worst = sorted(idx, key=lambda i: (dice[i], agree[i], i))[:per_group]
+    rest = [i for i in idx if i not in worst]
+    best = sorted(rest, key=lambda i: (not gt_present[i], -dice[i], -agree[i], i))[:per_group]
+    shown = set(worst) | set(best)
+    disagree = [i for i in sorted(idx, key=lambda i: (agree[i], i)) if i not in shown]
+    disagree = [i for i in disagree if agree[i] < 1.0][:per_group]
+    return (
+        [("worst", int(i)) for i in worst]
+        + [("best", int(i)) for i in best]
+        + [("disagreement", int(i)) for i in disagree]
+    )
+
+
+def _overlay_frames(
+    picks: list[tuple[str, int]],
+    samples: Sequence[Sample],
+    acc: ParityAccumulator,
+    cfg: RunConfig,
+    predictors: dict[str, Callable],
+    seg: Segmenter,
+) -> list[OverlayFrame]:
+    """Re-run the chosen frames (few) and draw ground truth and every model's mask."""
+    colors = [class_color(c.name, i) for i, c in enumerate(cfg.classes)]
+    values = [c.value for c in cfg.classes]
+    out = []
+    titles = {"worst": "worst Dice", "best": "best Dice", "disagreement": "largest disagreement"}
+    for group, i in picks:
+        sample = samples[i]
+        gray = read_gray(sample.image)
+        gt = read_mask(sample.mask, values)
+        probs, scores = _run_models([gray], cfg, predictors, seg)
+        masks = acc.masks_for(
+            {m: p[0] for m, p in probs.items()}, {m: s[0] for m, s in scores.items()}, gray.shape
+        )
+        panels = [("ground truth", overlay(gray, gt, colors))]
+        panels += [(m, overlay(gray, masks[m], colors)) for m in acc.models]
+        row = acc.per_image_row(i)
+        cls = acc.classes[0]
+        parts = [f"Dice {m}: {row[f'{m}/{cls}/dice']:.3f}" for m in acc.models]
+        parts += [f"agreement with {r}: {row[f'agreement/{r}/{cls}']:.3f}" for r in acc.references]
+        out.append(
+            OverlayFrame(
+                group=titles[group],
+                image=sample.name,
+                caption="; ".join(parts),
+                panels=panels,
+            )
+        )
+    return out
+
+
+def _run_models(
+    frames: Sequence[np.ndarray],
+    cfg: RunConfig,
+    predictors: dict[str, Callable],
+    seg: Segmenter,
+) -> tuple[dict[str, list[np.ndarray]], dict[str, list[float | None]]]:
+    """Every model on a batch of gray frames -> ({model: probs}, {model: presence})."""
+    inputs = np.stack([preprocess(f, cfg.preprocessing) for f in frames])
+    probs: dict[str, list[np.ndarray]] = {}
+    scores: dict[str, list[float | None]] = {}
+    for name, predict in predictors.items():
+        p, s = predict(inputs)
+        probs[name] = [np.asarray(p[k], dtype=np.float64) for k in range(len(frames))]
+        scores[name] = [None if s is None else float(s[k]) for k in range(len(frames))]
+    probs[INT8], scores[INT8] = [], []
+    for gray in frames:
+        result = seg.segment(gray)
+        probs[INT8].append(result.prob.astype(np.float64))
+        scores[INT8].append(result.presence)
+    return probs, scores
+
+
+def run_parity(
+    float_run_dir: Path | str,
+    tflite_path: Path | str,
+    data_dir: Path | str,
+    out_dir: Path | str,
+    min_dice_delta: float = -0.01,
+    min_agreement: float = 0.98,
+    max_flip_fraction: float = 0.01,
+    qat: bool | None = None,
+    layout: str = "auto",
+    limit: int | None = None,
+    overlays: int = 3,
+    latency_runs: int = 20,
+    threads: int | None = None,
+    credit: str = "",
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Parity of ``tflite_path`` with the run's Keras model(s) on a labelled folder.
+
+    ``qat``: include the run's QAT model as the reference the int8 file must reproduce (None:
+    when ``RUN_DIR/qat/model_best.h5`` exists; pass False for an int8 file converted post-training
+    from the float model of a run that also has a QAT model). The float model is then the
+    baseline (accuracy check only); without QAT it is the reference. ``limit``: the first N
+    frames only. ``overlays``: frames per group (worst, best, largest disagreement) drawn in the
+    HTML. ``credit``: the dataset's credit line for the report's footer. Returns the report dict
+    (``passed``, ``verdict.reasons``, ``paths``, ``line``); the CLI exits 0 on pass, 1 on fail.
+    """
+    import edgeseg.train.qat  # noqa: F401  (registers edgeseg QuantizeConfigs for loading)
+    from edgeseg.train.evaluate import keras_predictor
+    from edgeseg.train.serialization import load_model, model_path
+
+    say = progress or (lambda _m: None)
+    start = time.time()
+    run_dir, tflite_path = Path(float_run_dir), Path(tflite_path)
+    tolerances = Tolerances(min_dice_delta, min_agreement, max_flip_fraction)
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: must be 1 or more frames")
+    if overlays < 0 or latency_runs < 1:
+        raise ConfigError(
+            f"--overlays {overlays} / --latency-runs {latency_runs}: need >= 0 / >= 1"
+        )
+    cfg = load_config(run_dir)
+    samples, found_layout = discover(Path(data_dir), layout)
+    if limit is not None:
+        samples = samples[:limit]
+
+    qat_path = model_path(run_dir, "qat")
+    use_qat = qat_path.is_file() if qat is None else bool(qat)
+    if use_qat and not qat_path.is_file():
+        raise ModelError(f"{run_dir} has no qat/model_best.h5: run `edgeseg qat {run_dir}` first")
+    say(f"loading {model_path(run_dir, 'best')}" + (f" and {qat_path}" if use_qat else ""))
+    keras_models = {FLOAT: load_model(model_path(run_dir, "best"))}
+    if use_qat:
+        keras_models[QAT] = load_model(qat_path)
+    predictors = {name: keras_predictor(m, batch_size=BATCH) for name, m in keras_models.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a delegate fallback: CPU is the point
+        seg = Segmenter(tflite_path, delegate="cpu", threads=threads)
+    notes = _check_model(seg, cfg, tflite_path)
+
+    acc = ParityAccumulator(
+        [*keras_models, INT8],
+        candidate=INT8,
+        baselines=[FLOAT] if use_qat else [],
+        classes=cfg.class_names,
+        post=cfg.postprocess,
+        tolerances=tolerances,
+    )
+    values = [c.value for c in cfg.classes]
+    say(f"running {len(keras_models) + 1} models on {len(samples)} frames")
+    for lo in range(0, len(samples), BATCH):
+        chunk = samples[lo : lo + BATCH]
+        frames = [read_gray(s.image) for s in chunk]
+        probs, scores = _run_models(frames, cfg, predictors, seg)
+        for k, sample in enumerate(chunk):
+            gt = read_mask(sample.mask, values)
+            if gt.shape[:2] != frames[k].shape:
+                raise ModelError(
+                    f"{sample.mask}: mask is {gt.shape[1]}x{gt.shape[0]} but its image is "
+                    f"{frames[k].shape[1]}x{frames[k].shape[0]}; masks must match their images"
+                )
+            acc.add(
+                gt,
+                {m: p[k] for m, p in probs.items()},
+                {m: s[k] for m, s in scores.items()},
+                sample.name,
+            )
+        say(f"{min(lo + BATCH, len(samples))}/{len(samples)} frames")
+    report = acc.result(seed=seed)
+
+    say("measuring latency")
+    latency = measure_latency(
+        keras_models, seg, samples[0].image, cfg.preprocessing, runs=latency_runs
+    )
+    picks = _pick_overlays(acc, overlays)
+    frames = _overlay_frames(picks, samples, acc, cfg, predictors, seg)
+    report.update(
+        {
+            "run_dir": str(run_dir),
+            "tflite": str(tflite_path),
+            "data": str(data_dir),
+            "layout": found_layout,
+            "qat": use_qat,
+            "runtime": seg.describe(),
+            "latency": latency,
+            "warnings": notes,
+            "seconds": round(time.time() - start, 1),
+        }
+    )
+    paths = write_report(report, Path(out_dir), overlays=frames, credit=credit)
+    report["paths"] = {k: str(v) for k, v in paths.items()}
+    state = "PASS" if report["passed"] else "FAIL"
+    report["line"] = (
+        f"parity {state}: {INT8} vs {', '.join(keras_models)} on {report['frames']} frames; "
+        f"wrote {paths['html']} ({paths['html'].stat().st_size / 1024:.0f} KiB) in "
+        f"{time.time() - start:.0f}s; next: open {paths['html']}"
+        + ("" if report["passed"] else " (reasons in the report)")
+    )
+    return report
