@@ -11,6 +11,7 @@ contract §5) is embedded, and the file is written atomically: on any failure no
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from edgeseg.convert.variants import Variant, check_io, check_source, get_varian
 from edgeseg.edge_runtime.metadata import METADATA_NAME, embed_metadata, metadata_entries
 from edgeseg.edge_runtime.metadata import metadata_from_config as _metadata_from_config
 from edgeseg.errors import ConfigError, ModelError
-from edgeseg.io import write_bytes_atomic
+from edgeseg.io import write_bytes_atomic, write_text_atomic
 
 EXPORT_DIR = "export"
 KIB = 1024
@@ -328,7 +329,7 @@ def export(
     if edgetpu:
         tpu = edgetpu_mod.check_and_compile(ops, target, force=force)
         say(tpu.summary())
-    return ExportResult(
+    result = ExportResult(
         path=target,
         variant=v.name,
         io=io,
@@ -349,6 +350,8 @@ def export(
         worst_layers=worst,
         seconds=time.time() - start,
     )
+    write_text_atomic(target.with_suffix(".json"), json.dumps(result.to_dict(), indent=2))
+    return result
 
 
 def _float32_size(target: Path, ops: ModelOps, size: int) -> tuple[int, bool]:

@@ -57,6 +57,7 @@ def user_errors(fn):
 
 def require_tensorflow() -> None:
     """A clear message when the host-side extra is missing."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import tensorflow  # noqa: F401
         import tf_keras  # noqa: F401
@@ -65,7 +66,6 @@ def require_tensorflow() -> None:
             f"this command trains or converts models and needs TensorFlow ({exc.name} is "
             "missing): pip install 'edgeseg[train]'"
         ) from exc
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def version_callback(value: bool) -> None:
@@ -305,8 +305,7 @@ def qat_command(
     require_tensorflow()
     from edgeseg.train.runner import qat_run
 
-    path = qat_run(run_dir, epochs=epochs, lr=lr, force=force, log=say)
-    say(f"wrote {path}; next: edgeseg convert {run_dir} --int8")
+    qat_run(run_dir, epochs=epochs, lr=lr, force=force, log=say)  # logs its closing line
 
 
 @app.command()
@@ -392,6 +391,53 @@ def calibration_build(
             source, out, n=n, seed=seed, force=force, progress=bar.advance
         )
     say(f"wrote {manifest}; next: edgeseg convert RUN_DIR --int8 --calibration {out}")
+
+
+@app.command()
+@user_errors
+def parity(
+    float_run: Annotated[Path, typer.Option("--float", help="The float model's run directory.")],
+    tflite: Annotated[Path, typer.Option("--tflite", help="The .tflite to check.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled frames to compare on.")],
+    out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("parity-report"),
+    min_dice_delta: Annotated[
+        float, typer.Option(help="Fail if Dice(int8) - Dice(float) is below this.")
+    ] = -0.01,
+    min_agreement: Annotated[
+        float, typer.Option(help="Fail if the mean int8-vs-float mask Dice is below this.")
+    ] = 0.98,
+    max_flip_fraction: Annotated[
+        float, typer.Option(help="Fail if more frames than this flip their presence decision.")
+    ] = 0.01,
+    qat: Annotated[
+        bool | None, typer.Option(help="Also compare with RUN/qat (default: if it exists).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N frames.")] = None,
+    threads: Threads = None,
+    credit: Annotated[str, typer.Option(help="Dataset credit for the report footer.")] = "",
+) -> None:
+    """Int8 vs float on the same frames: accuracy, agreement, paired tests; exit 0 pass, 1 fail."""
+    require_tensorflow()
+    from edgeseg.train.parity_run import run_parity
+
+    report = run_parity(
+        float_run,
+        tflite,
+        data,
+        out,
+        min_dice_delta=min_dice_delta,
+        min_agreement=min_agreement,
+        max_flip_fraction=max_flip_fraction,
+        qat=qat,
+        limit=limit,
+        threads=threads,
+        credit=credit,
+        progress=say,
+    )
+    for reason in report["verdict"]["reasons"]:
+        say(f"  {reason}")
+    say(report["line"])
+    raise typer.Exit(0 if report["passed"] else 1)
 
 
 # ----------------------------------------------------------------------------- evaluation studies
@@ -635,17 +681,20 @@ def pipeline(
     out: Annotated[Path, typer.Option(help="Where everything goes.")] = Path("edgeseg-out"),
     n: Annotated[int, typer.Option(help="Synthetic frames to make.")] = 160,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 12,
+    qat_epochs: Annotated[int, typer.Option(help="QAT epochs (0: post-training int8).")] = 3,
     force: Annotated[bool, typer.Option(help="Overwrite a previous pipeline output.")] = False,
 ) -> None:
-    """The main job on the embedded default: synth data -> train -> evaluate (no download)."""
+    """The main job on the embedded default (no download): synthetic data -> train -> evaluate
+    -> QAT -> int8 -> parity report."""
     from edgeseg.train.runner import run_pipeline
 
     require_tensorflow()
-    run_pipeline(out, n=n, epochs=epochs, force=force, log=say)
+    run_pipeline(out, n=n, epochs=epochs, qat_epochs=qat_epochs, force=force, log=say)
 
 
 def main() -> None:
     """Console-script entry point."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any TensorFlow import
     app(prog_name="edgeseg")
 
 
