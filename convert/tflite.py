@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +215,10 @@ def convert_model(
         converter.inference_input_type = dtype
         converter.inference_output_type = dtype
     try:
-        return bytes(converter.convert())
+        with warnings.catch_warnings():
+            # QAT models carry their own input ranges; TF still warns it expected statistics.
+            warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+            return bytes(converter.convert())
     except Exception as exc:  # the converter raises ConverterError, RuntimeError, ValueError...
         hint = (
             " (pass --allow-float-ops to let it fall back to float)" if not allow_float_ops else ""

@@ -194,6 +194,9 @@ def train(
     ] = 0,
     qat: Annotated[bool, typer.Option(help="Quantization-aware fine-tuning afterwards.")] = False,
     qat_epochs: Annotated[int, typer.Option(min=1, help="QAT fine-tuning epochs.")] = 5,
+    deterministic: Annotated[
+        bool, typer.Option(help="Deterministic ops: a re-run gives the same weights.")
+    ] = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run in --out.")] = False,
 ) -> None:
@@ -236,6 +239,7 @@ def train(
         freeze_encoder_epochs=freeze_encoder_epochs,
         qat=qat,
         qat_epochs=qat_epochs,
+        deterministic=deterministic,
         resume=resume,
         force=force,
     )

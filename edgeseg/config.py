@@ -88,6 +88,7 @@ class TrainSpec:
     patience: int = 15
     augment: bool = True
     freeze_encoder_epochs: int = 0
+    deterministic: bool = False
 
 
 @dataclass(frozen=True)

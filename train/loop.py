@@ -174,6 +174,10 @@ def train(
     run_dir = Path(run_dir)
     start = time.time()
     keras.utils.set_random_seed(cfg.train.seed)
+    if cfg.train.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()  # same data + seed -> same weights
     state = read_state(run_dir) if resume else {}
     initial_epoch = int(state.get("epoch", -1)) + 1
     if resume:

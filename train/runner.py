@@ -61,6 +61,7 @@ class TrainOptions:
     encoder_weights: str = "none"
     freeze_encoder_epochs: int = 0
     qat: bool = False
+    deterministic: bool = False
     qat_epochs: int = 5
     qat_lr: float = 1e-4
     resume: bool = False
@@ -97,6 +98,7 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
             patience=opt.patience,
             augment=opt.augment,
             freeze_encoder_epochs=opt.freeze_encoder_epochs,
+            deterministic=opt.deterministic,
         ),
         subject_regex=opt.subject_regex,
         manifest=str(opt.manifest) if opt.manifest else None,
