@@ -422,4 +422,6 @@ def test_failed_check_leaves_nothing(run, int8, tmp_path, monkeypatch):
         allow_float_ops=True,
     )
     assert allowed.float_ops and any("--allow-float-ops" in w for w in allowed.warnings)
-    assert sorted(p.name for p in out.iterdir()) == ["model_int8.tflite"]
+    assert sorted(p.name for p in out.iterdir()) == ["model_int8.json", "model_int8.tflite"]
+    summary = json.loads((out / "model_int8.json").read_text())
+    assert summary["float_ops"] and summary["bytes"] == (out / "model_int8.tflite").stat().st_size
