@@ -417,6 +417,9 @@ def parity(
         bool | None, typer.Option(help="Also compare with RUN/qat (default: if it exists).")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N frames.")] = None,
+    overlays: Annotated[
+        int, typer.Option(min=0, help="Frames per overlay group (worst, best, disagreement).")
+    ] = 3,
     threads: Threads = None,
     credit: Annotated[str, typer.Option(help="Dataset credit for the report footer.")] = "",
 ) -> None:
@@ -434,6 +437,7 @@ def parity(
         max_flip_fraction=max_flip_fraction,
         qat=qat,
         limit=limit,
+        overlays=overlays,
         threads=threads,
         credit=credit,
         progress=say,

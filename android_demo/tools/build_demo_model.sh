@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL=3
 .venv/bin/edgeseg train --data "$DATA" --out "$RUN" --deterministic --qat --qat-epochs 5 --force
 .venv/bin/edgeseg convert "$RUN" --int8 --calibration calibration_data --force
 .venv/bin/edgeseg parity --float "$RUN" --tflite "$RUN/export/model_int8.tflite" \
-  --data "$DATA/test" --out "$RUN/parity" --credit "$CREDIT"
+  --data "$DATA/test" --out "$RUN/parity" --overlays 1 --credit "$CREDIT"
 mkdir -p "$ASSETS/parity"
 cp "$RUN/export/model_int8.tflite" "$ASSETS/model_int8.tflite"
 cp "$RUN/parity/report.json" "$RUN/parity/report.html" "$ASSETS/parity/"
