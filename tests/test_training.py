@@ -100,3 +100,78 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path, synth_dir, monkeypatch):
     monkeypatch.setitem(losses.LOSSES, "dice_bce", nan_loss)
     with pytest.raises(TrainingError, match="NaN loss"):
         train_run(_opts(synth_dir, tmp_path / "nan", epochs=1), log=lambda _: None)
+
+
+def test_kill_9_loses_at_most_one_epoch(tmp_path, synth_dir):
+    """SIGKILL a real `edgeseg train` mid-run, then --resume: it continues after the last epoch."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    cmd = [
+        sys.executable,
+        "-m",
+        "edgeseg.cli",
+        "train",
+        "--data",
+        str(synth_dir),
+        "--out",
+        str(out),
+        "--size",
+        "64",
+        "--base-filters",
+        "4",
+        "--depth",
+        "2",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "8",
+        "--subject-regex",
+        r"^(s\d+)_",
+        "--patience",
+        "40",
+    ]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    logged = []
+    deadline = time.time() + 240
+    for line in proc.stdout:  # "epoch N: val Dice ..." after each finished epoch
+        if line.startswith("epoch "):
+            logged.append(int(line.split()[1].rstrip(":")))
+        if len(logged) >= 2 or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert len(logged) >= 2, "training did not get through two epochs"
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] + 1 >= logged[-1] - 1  # at most one finished epoch lost
+    assert not list(out.glob(".*.tmp")), "a half-written file was left behind"
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["train"]["epochs"] = state["epoch"] + 3
+    (out / "config.json").write_text(json.dumps(cfg))
+    result = train_run(_opts(synth_dir, out, resume=True, base_filters=4), log=lambda _: None)
+    assert result.epochs_run == state["epoch"] + 3
+    assert json.loads((out / "state.json").read_text())["finished"] is True
+
+
+def test_encoder_freeze_then_unfreeze(tmp_path, synth_dir):
+    from edgeseg.train.encoders import encoder_layers
+    from edgeseg.train.serialization import load_model, model_path
+
+    messages: list[str] = []
+    out = tmp_path / "enc"
+    train_run(
+        _opts(synth_dir, out, encoder="mobilenetv2", freeze_encoder_epochs=1, epochs=2),
+        log=messages.append,
+    )
+    assert any("encoder unfrozen after epoch 1" in m for m in messages)
+    cfg = load_config(out)
+    assert cfg.model.encoder == "mobilenetv2" and cfg.model.arch == "mobilenetv2_unet"
+    model = load_model(model_path(out, "last"))
+    assert encoder_layers(model) and all(layer.trainable for layer in encoder_layers(model))
