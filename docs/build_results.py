@@ -325,6 +325,7 @@ def runtime_checks() -> list[Check]:
     for key, default in (
         ("keras_predict_over_int8_invoke", (">=", 10.0)),
         ("int8_e2e_over_int8_invoke", ("<=", 1.2)),
+        ("int8_stream_over_int8_invoke", ("<=", 1.2)),
     ):
         op, limit = parse_goal(dig(data, "goals", key)) or default
         out.append(Check(key, num(dig(data, "ratios", key)), op, limit, digits=2, unit="x"))

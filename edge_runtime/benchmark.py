@@ -2,7 +2,11 @@
 
 One row per (model, backend, delegate, threads). ``invoke_*`` time the bare ``invoke()``;
 ``e2e_*`` time a whole frame as the app sees it: decode the image file, preprocess, quantize,
-invoke, dequantize, post-process, and map the mask back to the frame's original size.
+invoke, dequantize, post-process, and map the mask back to the frame's original size, one frame
+after another (sequential: one frame's latency). ``stream_*`` time the same work per frame of a
+stream of frame files run through ``Segmenter.stream`` with prefetch, where the next file is
+decoded and preprocessed on a background thread while the current frame is inferred (pipelined:
+the per-frame time of a stream; ``stream_fps = 1000 / stream_ms_mean``).
 """
 
 from __future__ import annotations
@@ -153,6 +157,19 @@ def benchmark_one(
         for key in stages:
             stages[key].append(result.timings[key])
 
+    # Pipelined: `runs` frame files (the same file, read and decoded every time, as e2e does)
+    # through a prefetching stream; the first `warmup` frames fill the pipeline and are dropped.
+    stream_ms: list[float] = []
+    stream_wait_ms: list[float] = []
+    stream_latency_ms: list[float] = []
+    with seg.stream([frame_path] * (warmup + runs), prefetch=True) as feed:
+        for k, result in enumerate(feed):
+            if k < warmup:
+                continue
+            stream_ms.append(result.timings["frame_ms"])
+            stream_wait_ms.append(result.timings["wait_ms"])
+            stream_latency_ms.append(result.timings["total_ms"])
+
     tracemalloc.start()
     try:
         for _ in range(min(runs, 3)):
@@ -184,12 +201,16 @@ def benchmark_one(
         **_percentiles(e2e_ms, "e2e"),
         "preprocess_ms_mean": float(np.mean(stages["preprocess_ms"])),
         "postprocess_ms_mean": float(np.mean(stages["postprocess_ms"])),
+        **_percentiles(stream_ms, "stream"),
+        "stream_wait_ms_mean": float(np.mean(stream_wait_ms)),
+        "stream_latency_ms_p50": float(np.percentile(stream_latency_ms, 50)),
         "peak_rss_mb": peak_rss_mb(),
         "rss_mb": current_rss_mb(),
         "python_peak_kb": python_peak / 1024.0,
     }
     row["fps"] = 1000.0 / row["e2e_ms_mean"] if row["e2e_ms_mean"] > 0 else 0.0
     row["invoke_fps"] = 1000.0 / row["invoke_ms_p50"] if row["invoke_ms_p50"] > 0 else 0.0
+    row["stream_fps"] = 1000.0 / row["stream_ms_mean"] if row["stream_ms_mean"] > 0 else 0.0
     return row
 
 
@@ -207,7 +228,8 @@ def benchmark(
 ) -> list[dict[str, Any]]:
     """Benchmark every (model, backend, delegate, threads) combination; a list of rows.
 
-    ``frame``: an image file for the end-to-end timing (default: a synthetic 640x480 frame).
+    ``frame``: an image file for the end-to-end and stream timings (default: a synthetic 640x480
+    frame).
     A backend or delegate library that is missing (with ``strict_delegate``) gives a row with
     ``error`` instead of stopping the run; a bad model raises ModelError. ``peak_rss_mb`` is the
     process's high-water mark so far, so compare it across separate runs, not rows.
@@ -266,7 +288,7 @@ def write_json(rows: Sequence[dict[str, Any]], path: Path | str) -> Path:
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of the main columns (for the CLI)."""
     header = ["model", "backend", "delegate", "thr", "init ms", "p50 ms", "p90 ms", "p99 ms",
-              "e2e ms", "FPS", "MB", "peak RSS"]  # fmt: skip
+              "e2e ms", "FPS", "stream ms", "stream FPS", "MB", "peak RSS"]  # fmt: skip
     lines = [header]
     for r in rows:
         if "error" in r:
@@ -279,6 +301,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             Path(r["model_file"]).name, r["backend"], delegate, str(r["threads"] or "-"),
             f"{r['init_ms']:.1f}", f"{r['invoke_ms_p50']:.2f}", f"{r['invoke_ms_p90']:.2f}",
             f"{r['invoke_ms_p99']:.2f}", f"{r['e2e_ms_mean']:.2f}", f"{r['fps']:.1f}",
+            f"{r['stream_ms_mean']:.2f}", f"{r['stream_fps']:.1f}",
             f"{r['file_size_bytes'] / 1e6:.2f}", rss,
         ])  # fmt: skip
     sized = [row if len(row) == len(header) else row[:-1] for row in lines]  # not error text

@@ -9,10 +9,13 @@ point. numpy + Pillow + a TFLite interpreter only.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,8 @@ from edgeseg.preprocess import preprocess
 OVERLAY_ALPHA = 115  # about 45 %, contract section 4
 
 Frame = Any  # numpy array (HxW, HxWx3/4; uint8/uint16/float), PIL image, or a path
+
+PREFETCH_THREAD_PREFIX = "edgeseg-prefetch"  # name of the stream's one loader thread
 
 
 class SkippedFrameWarning(RuntimeWarning):
@@ -160,8 +165,16 @@ class Result:
 
     ``mask``: HxWxC uint8 {0,1} at the frame's original size; ``mask_model``: the same at model
     size; ``prob``: model-size float32 probabilities; ``presence``: the presence score or None;
-    ``timings``: preprocess_ms, invoke_ms, postprocess_ms, total_ms; ``gray``: the frame as 8-bit
-    gray at original size (for overlays).
+    ``timings``: preprocess_ms (read + decode + preprocess + quantize), invoke_ms, postprocess_ms
+    and total_ms (the frame's latency: start of its read -> result); ``gray``: the frame as
+    8-bit gray at original size (for overlays).
+
+    Frames from :meth:`Segmenter.stream` also carry ``frame_ms``, the stream's per-frame time as
+    its consumer sees it (asking for the frame -> getting it; skipped frames before it included;
+    the sum over a stream is its wall time less the consumer's own work), and ``wait_ms``, the
+    part of that spent waiting for the frame's input (its whole load without prefetch; only
+    what the loader thread did not hide with it). With prefetch ``total_ms`` includes the time
+    the loaded frame waited for the interpreter, so it can exceed ``frame_ms``.
     """
 
     mask: np.ndarray
@@ -195,46 +208,133 @@ class Result:
 
 
 @dataclass
+class _Loaded:
+    """One frame after the thread-safe half: read, preprocessed and quantized (or unreadable)."""
+
+    source: str
+    started: float  # perf_counter when its read began
+    gray: np.ndarray | None = None
+    tensor: np.ndarray | None = None  # input tensor values, [1, H, W, 1]
+    loaded: float = 0.0  # perf_counter when the input tensor was ready
+    error: DataError | None = None
+
+
+@dataclass
 class FrameStream:
-    """Iterator over a stream's results; ``skipped`` counts unreadable frames (after iterating)."""
+    """Iterator over a stream's results; ``skipped`` counts unreadable frames (after iterating).
+
+    With ``prefetch`` (the default) one background thread reads, decodes and preprocesses frame
+    N+1 (advancing ``frames`` too, so a consumer that stops early has taken one frame more from
+    it) while the caller's thread runs frame N through the interpreter and post-processing:
+    double buffering. Results, order, skips, warnings and smoothing are exactly those of
+    ``prefetch=False``, which does everything on the caller's thread. The thread ends when the
+    stream ends, when iteration stops early (breaking out of the loop, an exception) or on
+    :meth:`close` / leaving a ``with`` block.
+    """
 
     segmenter: Segmenter
     frames: Iterable[Frame]
     smoothing: float = 0.0
     on_skip: Callable[[str, str], None] | None = None
+    prefetch: bool = True
     processed: int = 0
     skipped: int = 0
     skipped_sources: list[str] = field(default_factory=list)
+    _open: weakref.WeakSet[Generator[Result, None, None]] = field(
+        default_factory=weakref.WeakSet, init=False, repr=False, compare=False
+    )
 
     def __iter__(self) -> Iterator[Result]:
+        gen = self._results()
+        self._open.add(gen)
+        return gen
+
+    def __enter__(self) -> FrameStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop any iteration in progress and join its loader thread (idempotent)."""
+        for gen in list(self._open):
+            gen.close()
+        self._open.clear()
+
+    def _results(self) -> Generator[Result, None, None]:
         ema: np.ndarray | None = None
         ema_presence: float | None = None
         a = self.smoothing
+        seg = self.segmenter
+        loads = self._prefetched() if self.prefetch else self._sequential()
+        try:
+            asked = time.perf_counter()
+            for item in loads:
+                if item.error is not None:
+                    self.skipped += 1
+                    self.skipped_sources.append(item.source)
+                    exc, source = item.error, item.source
+                    reason = str(exc) if source in str(exc) else f"{source}: {exc}"
+                    if self.on_skip is not None:
+                        self.on_skip(source, reason)
+                    else:
+                        warnings.warn(f"skipped frame {reason}", SkippedFrameWarning, stacklevel=2)
+                    continue
+                assert item.gray is not None and item.tensor is not None
+                wait_ms = (time.perf_counter() - asked) * 1000.0
+                load_ms = (item.loaded - item.started) * 1000.0 if self.prefetch else None
+                prob, presence, timings = seg._infer_tensor(item.tensor, item.started, load_ms)
+                if a > 0 and ema is not None and ema.shape == prob.shape:
+                    ema = a * ema + (1.0 - a) * prob
+                    if presence is not None and ema_presence is not None:
+                        ema_presence = a * ema_presence + (1.0 - a) * presence
+                    else:
+                        ema_presence = presence
+                else:
+                    ema, ema_presence = prob, presence
+                self.processed += 1
+                result = seg._finish(
+                    item.gray, ema, ema_presence, timings, item.started, item.source
+                )
+                result.timings["wait_ms"] = wait_ms
+                result.timings["frame_ms"] = (time.perf_counter() - asked) * 1000.0
+                yield result
+                asked = time.perf_counter()
+        finally:
+            loads.close()  # joins the loader thread
+
+    def _sequential(self) -> Generator[_Loaded, None, None]:
         for index, frame in enumerate(self.frames):
-            started = time.perf_counter()
-            source = _source_name(frame, index)
+            yield self.segmenter._load(frame, index)
+
+    def _prefetched(self) -> Generator[_Loaded, None, None]:
+        """Frames loaded one ahead on a single worker thread, in order."""
+        frames = iter(self.frames)
+        seg = self.segmenter
+        counter = itertools.count()
+        end = object()
+
+        def load_next() -> Any:  # runs on the worker only, one call at a time
             try:
-                gray = self.segmenter.read_frame(frame)
-            except DataError as exc:
-                self.skipped += 1
-                self.skipped_sources.append(source)
-                reason = str(exc) if source in str(exc) else f"{source}: {exc}"
-                if self.on_skip is not None:
-                    self.on_skip(source, reason)
-                else:
-                    warnings.warn(f"skipped frame {reason}", SkippedFrameWarning, stacklevel=2)
-                continue
-            prob, presence, timings = self.segmenter._infer(gray, started)
-            if a > 0 and ema is not None and ema.shape == prob.shape:
-                ema = a * ema + (1.0 - a) * prob
-                if presence is not None and ema_presence is not None:
-                    ema_presence = a * ema_presence + (1.0 - a) * presence
-                else:
-                    ema_presence = presence
-            else:
-                ema, ema_presence = prob, presence
-            self.processed += 1
-            yield self.segmenter._finish(gray, ema, ema_presence, timings, started, source)
+                frame = next(frames)
+            except StopIteration:
+                return end
+            return seg._load(frame, next(counter))
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=PREFETCH_THREAD_PREFIX)
+        pending: Future[Any] | None = None
+        try:
+            pending = pool.submit(load_next)
+            while True:
+                item = pending.result()
+                if item is end:
+                    return
+                pending = pool.submit(load_next)  # frame N+1 loads while frame N is inferred
+                yield item
+        finally:
+            if pending is not None:
+                pending.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _source_name(frame: Frame, index: int) -> str:
@@ -484,10 +584,37 @@ class Segmenter:
             raise DataError(f"frame has shape {arr.shape}: it is empty")
         return to_gray8(arr)
 
+    def input_tensor(self, pixels: np.ndarray) -> np.ndarray:
+        """A preprocessed uint8 HxW image -> the input tensor's values, [1, H, W, 1].
+
+        Pure numpy (no interpreter), so safe on any thread.
+        """
+        return quantize_input(pixels, self._input, self.metadata.input_scale)[None, :, :, None]
+
+    def load(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """The thread-safe half of a frame: (HxW uint8 gray, input tensor values).
+
+        Read + decode + preprocess + quantize with numpy/Pillow only; the interpreter is not
+        touched, so this may run on another thread while :meth:`segment` or a stream invokes.
+        DataError if the frame is unreadable.
+        """
+        gray = self.read_frame(frame)
+        return gray, self.input_tensor(preprocess(gray, self.metadata.preprocessing))
+
+    def _load(self, frame: Frame, index: int) -> _Loaded:
+        """:meth:`load` for a stream: an unreadable frame comes back with ``error`` set."""
+        source = _source_name(frame, index)
+        started = time.perf_counter()
+        try:
+            gray = self.read_frame(frame)
+        except DataError as exc:
+            return _Loaded(source, started, error=exc)
+        tensor = self.input_tensor(preprocess(gray, self.metadata.preprocessing))
+        return _Loaded(source, started, gray, tensor, time.perf_counter())
+
     def set_input(self, pixels: np.ndarray) -> None:
         """Write a preprocessed uint8 HxW image into the input tensor (quantized as needed)."""
-        tensor = quantize_input(pixels, self._input, self.metadata.input_scale)
-        self.interpreter.set_tensor(self._input["index"], tensor[None, :, :, None])
+        self.interpreter.set_tensor(self._input["index"], self.input_tensor(pixels))
 
     def get_output(self) -> tuple[np.ndarray, float | None]:
         """(HxWxC float64 probabilities, presence or None) after ``invoke``."""
@@ -499,18 +626,27 @@ class Segmenter:
             presence = float(dequantize_output(raw, self._presence).ravel()[0])
         return prob, presence
 
-    def _infer(
-        self, gray: np.ndarray, started: float
+    def _infer_tensor(
+        self, tensor: np.ndarray, started: float, load_ms: float | None = None
     ) -> tuple[np.ndarray, float | None, dict[str, float]]:
-        """Preprocess, invoke, dequantize; timings carry ``_invoked`` (perf_counter seconds)."""
-        pixels = preprocess(gray, self.metadata.preprocessing)
-        self.set_input(pixels)
+        """The interpreter half (caller's thread only): set input, invoke, dequantize.
+
+        ``preprocess_ms`` runs from ``started`` to the input being set, or, when the frame was
+        loaded elsewhere, is ``load_ms`` plus setting the input. Timings carry ``_invoked``
+        (perf_counter seconds).
+        """
+        t_set = time.perf_counter()
+        self.interpreter.set_tensor(self._input["index"], tensor)
         t_pre = time.perf_counter()
         self.interpreter.invoke()
         t_inv = time.perf_counter()
         prob, presence = self.get_output()
+        if load_ms is None:
+            pre_ms = (t_pre - started) * 1000.0
+        else:
+            pre_ms = load_ms + (t_pre - t_set) * 1000.0
         timings = {
-            "preprocess_ms": (t_pre - started) * 1000.0,
+            "preprocess_ms": pre_ms,
             "invoke_ms": (t_inv - t_pre) * 1000.0,
             "_invoked": t_inv,
         }
@@ -546,8 +682,8 @@ class Segmenter:
     def segment(self, frame: Frame) -> Result:
         """Segment one frame (array, PIL image or path): masks at original and model size."""
         started = time.perf_counter()
-        gray = self.read_frame(frame)
-        prob, presence, timings = self._infer(gray, started)
+        gray, tensor = self.load(frame)
+        prob, presence, timings = self._infer_tensor(tensor, started)
         return self._finish(gray, prob, presence, timings, started, _source_name(frame, 0))
 
     def segment_batch(self, frames: Iterable[Frame]) -> list[Result]:
@@ -559,16 +695,20 @@ class Segmenter:
         frames: Iterable[Frame],
         smoothing: float = 0.0,
         on_skip: Callable[[str, str], None] | None = None,
+        prefetch: bool = True,
     ) -> FrameStream:
         """Iterate results with temporal smoothing ``p = a * p_prev + (1 - a) * p_new``.
 
         ``a = smoothing`` (0 = off); the mask is re-derived from the smoothed probabilities.
         Unreadable frames are skipped and counted in ``.skipped``; each gives a
         :class:`SkippedFrameWarning`, or a call ``on_skip(source, reason)`` when given.
+        ``prefetch`` (default on) reads and preprocesses the next frame on one background thread
+        while this one is inferred; ``prefetch=False`` runs each frame start to finish on the
+        caller's thread. Both give identical results (see :class:`FrameStream`).
         """
         if not 0.0 <= smoothing < 1.0:
             raise ConfigError(f"--smoothing {smoothing}: must be in [0, 1) (0 = off)")
-        return FrameStream(self, frames, smoothing, on_skip)
+        return FrameStream(self, frames, smoothing, on_skip, prefetch)
 
     def describe(self) -> dict[str, Any]:
         """Model, backend and settings as a JSON-ready dict (for reports and logs)."""
@@ -586,6 +726,7 @@ class Segmenter:
 
 
 __all__ = [
+    "PREFETCH_THREAD_PREFIX",
     "FrameStream",
     "InterpreterInfo",
     "Result",

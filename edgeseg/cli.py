@@ -623,6 +623,9 @@ def stream(
     ] = 0.0,
     out: Annotated[Path | None, typer.Option(help="Also write masks/overlays here.")] = None,
     limit: Annotated[int | None, typer.Option(help="Stop after this many frames.")] = None,
+    prefetch: Annotated[
+        bool, typer.Option(help="Decode the next frame while this one runs (2 cores).")
+    ] = True,
     backend: Backend = "auto",
     delegate: Delegate = "auto",
     threads: Threads = None,
@@ -644,6 +647,7 @@ def stream(
         threads=threads,
         input_size=input_size,
         strict_delegate=strict_delegate,
+        prefetch=prefetch,
     )
     say(summary.line())
 

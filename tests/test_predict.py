@@ -155,7 +155,10 @@ def test_predict_opens_a_model_path(models: dict[str, Path], tmp_path: Path) -> 
 # --------------------------------------------------------------------------- stream
 
 
-def test_stream_runs_sorted_frames_and_counts_skips(seg: Segmenter, tmp_path: Path) -> None:
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_stream_runs_sorted_frames_and_counts_skips(
+    seg: Segmenter, tmp_path: Path, prefetch: bool
+) -> None:
     frames = tmp_path / "frames"
     frames.mkdir()
     for i in (1, 2, 10, 11):
@@ -163,7 +166,9 @@ def test_stream_runs_sorted_frames_and_counts_skips(seg: Segmenter, tmp_path: Pa
     (frames / "frame_3.png").write_bytes(b"garbage")
     events: list[ProgressEvent] = []
     out = tmp_path / "masks"
-    summary = stream(seg, frames, smoothing=0.5, out_dir=out, progress=events.append)
+    summary = stream(
+        seg, frames, smoothing=0.5, out_dir=out, progress=events.append, prefetch=prefetch
+    )
     assert [Path(e.source).name for e in events] == [
         "frame_1.png",
         "frame_2.png",
@@ -182,6 +187,26 @@ def test_stream_runs_sorted_frames_and_counts_skips(seg: Segmenter, tmp_path: Pa
     assert "skipped 1 unreadable" in summary.line()
     assert len(list(out.glob("*_mask.png"))) == 4
     assert _leftovers(out) == []
+    assert summary.prefetch is prefetch
+    assert ("no prefetch" in summary.line()) is not prefetch
+    assert 0 < summary.latency_p50_ms <= summary.latency_p90_ms
+    assert summary.as_dict()["latency_mean_ms"] == summary.latency_mean_ms
+
+
+def test_stream_prefetch_writes_the_same_files(seg: Segmenter, tmp_path: Path) -> None:
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(6):
+        _save_frame(frames / f"f{i}.png", 41, 57, i)
+    outs = {}
+    for prefetch in (False, True):
+        outs[prefetch] = tmp_path / f"out_{prefetch}"
+        summary = stream(seg, frames, smoothing=0.3, out_dir=outs[prefetch], prefetch=prefetch)
+        assert summary.processed == 6
+    names = sorted(p.name for p in outs[False].iterdir())
+    assert names == sorted(p.name for p in outs[True].iterdir()) and len(names) == 12
+    for name in names:
+        assert (outs[False] / name).read_bytes() == (outs[True] / name).read_bytes(), name
 
 
 def test_stream_limit_and_bad_folder(seg: Segmenter, tmp_path: Path) -> None:
@@ -222,6 +247,11 @@ def test_benchmark_rows_and_json(models: dict[str, Path], tmp_path: Path) -> Non
         assert r["invoke_ms_p90"] <= r["invoke_ms_p99"]
         assert r["e2e_ms_mean"] > r["invoke_ms_min"]
         assert r["fps"] == pytest.approx(1000.0 / r["e2e_ms_mean"])
+        # pipelined stream of frame files: its own columns beside the sequential e2e ones
+        assert 0 < r["stream_ms_min"] <= r["stream_ms_p50"] <= r["stream_ms_p90"]
+        assert r["stream_ms_p90"] <= r["stream_ms_p99"]
+        assert r["stream_fps"] == pytest.approx(1000.0 / r["stream_ms_mean"])
+        assert r["stream_wait_ms_mean"] >= 0 and r["stream_latency_ms_p50"] > 0
         assert r["init_ms"] > 0 and r["warmup_ms"] >= r["first_invoke_ms"] > 0
         assert r["python_peak_kb"] > 0
         if r["peak_rss_mb"] is not None:
@@ -231,7 +261,7 @@ def test_benchmark_rows_and_json(models: dict[str, Path], tmp_path: Path) -> Non
     if len(rows) > len(ok):  # tflite_runtime is not installed here
         assert all("pip install tflite-runtime" in r["error"] for r in rows if "error" in r)
     table = format_table(rows)
-    assert "i8.tflite" in table and "p50 ms" in table
+    assert "i8.tflite" in table and "p50 ms" in table and "stream ms" in table
     doc = json.loads(write_json(rows, tmp_path / "bench" / "b.json").read_text())
     assert doc["schema"] == "edgeseg.benchmark/1"
     assert doc["rows"] == json.loads(json.dumps(rows))

@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from PIL import Image
 from edgeseg.config import Preprocessing, RunConfig
 from edgeseg.edge_runtime.metadata import metadata_from_config, write_metadata
 from edgeseg.edge_runtime.segmenter import (
+    PREFETCH_THREAD_PREFIX,
     Segmenter,
     SkippedFrameWarning,
     dequantize_output,
@@ -231,21 +235,189 @@ def test_batch_equals_single_frames(seg_i8: Segmenter) -> None:
 # --------------------------------------------------------------------------- stream
 
 
-def test_stream_skips_and_counts_a_corrupt_frame(seg_i8: Segmenter, tmp_path: Path) -> None:
+def _prefetch_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(PREFETCH_THREAD_PREFIX)]
+
+
+def _frame_files(folder: Path, n: int, h: int = 40, w: int = 44) -> list[Path]:
     paths = []
-    for i in range(4):
-        path = tmp_path / f"f{i}.png"
-        Image.fromarray(_frame(40, 44, seed=i)).save(path)
+    for i in range(n):
+        path = folder / f"f{i}.png"
+        Image.fromarray(_frame(h, w, seed=i)).save(path)
         paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_stream_skips_and_counts_a_corrupt_frame(
+    seg_i8: Segmenter, tmp_path: Path, prefetch: bool
+) -> None:
+    paths = _frame_files(tmp_path, 4)
     paths[2].write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    feed = seg_i8.stream(paths)
+    feed = seg_i8.stream(paths, prefetch=prefetch)
     with pytest.warns(SkippedFrameWarning, match="f2.png") as record:
         results = list(feed)
     assert len(record) == 1
+    assert record[0].filename == __file__  # points at the consumer's loop, as before
     assert [r.source for r in results] == [str(paths[i]) for i in (0, 1, 3)]
     assert feed.skipped == 1
     assert feed.processed == 3
     assert feed.skipped_sources == [str(paths[2])]
+    assert _prefetch_threads() == []
+    for r in results:
+        t = r.timings
+        assert set(t) == {
+            "preprocess_ms", "invoke_ms", "postprocess_ms", "total_ms", "wait_ms", "frame_ms"
+        }  # fmt: skip
+        assert t["frame_ms"] >= t["invoke_ms"] > 0 and t["wait_ms"] >= 0
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.6])
+def test_prefetched_stream_is_bit_identical_to_sequential(
+    seg_i8: Segmenter, tmp_path: Path, smoothing: float
+) -> None:
+    paths: list[object] = list(_frame_files(tmp_path, 7, 37, 53))
+    paths[3].write_bytes(b"not a png")  # type: ignore[union-attr]
+    paths.insert(5, _frame(29, 61, seed=9))  # arrays and images mix with paths
+    paths.insert(1, Image.fromarray(_frame(50, 40, seed=11)).convert("RGB"))
+    paths.append(None)  # a camera that returned nothing: skipped too
+    runs = {}
+    for prefetch in (False, True):
+        skips: list[tuple[str, str]] = []
+        feed = seg_i8.stream(
+            paths, smoothing=smoothing, on_skip=lambda *a, _s=skips: _s.append(a), prefetch=prefetch
+        )
+        runs[prefetch] = (list(feed), skips, feed.processed, feed.skipped, feed.skipped_sources)
+    (seq, seq_skips, *seq_counts), (pre, pre_skips, *pre_counts) = runs[False], runs[True]
+    assert pre_skips == seq_skips and len(seq_skips) == 2
+    assert pre_counts == seq_counts == [8, 2, [str(paths[4]), "frame #9"]]
+    assert len(pre) == len(seq) == 8
+    for a, b in zip(seq, pre, strict=True):
+        assert a.source == b.source
+        assert a.presence == b.presence  # exact float equality
+        for name in ("prob", "mask", "mask_model", "gray"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert x.dtype == y.dtype and x.shape == y.shape
+            assert x.tobytes() == y.tobytes(), name  # bit for bit
+    # and the same as segmenting each frame on its own (no smoothing)
+    if smoothing == 0.0:
+        for r, frame in zip(pre, [p for i, p in enumerate(paths) if i not in (4, 9)], strict=True):
+            assert r.prob.tobytes() == seg_i8.segment(frame).prob.tobytes()
+
+
+def test_prefetch_loads_the_next_frame_on_one_thread_during_invoke(
+    seg_i8: Segmenter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _frame_files(tmp_path, 5)
+    caller = threading.current_thread()
+    read_on: list[str] = []
+    invoke_on: list[threading.Thread] = []
+    reads = [threading.Event() for _ in paths]
+    real_read, real_invoke = seg_i8.read_frame, seg_i8.interpreter.invoke
+
+    def read_frame(frame: object) -> np.ndarray:
+        read_on.append(threading.current_thread().name)
+        out = real_read(frame)
+        reads[paths.index(frame)].set()  # type: ignore[arg-type]
+        return out
+
+    def invoke() -> None:
+        k = len(invoke_on)
+        invoke_on.append(threading.current_thread())
+        if k + 1 < len(paths):  # frame k+1 is read while frame k is in invoke: no sleep involved
+            assert reads[k + 1].wait(10), f"frame {k + 1} was not loaded during invoke {k}"
+        real_invoke()
+
+    monkeypatch.setattr(seg_i8, "read_frame", read_frame)
+    monkeypatch.setattr(seg_i8.interpreter, "invoke", invoke)
+    results = list(seg_i8.stream(paths))
+    assert len(results) == 5
+    assert invoke_on == [caller] * 5  # the interpreter stays on the caller's thread
+    assert len(set(read_on)) == 1 and read_on[0].startswith(PREFETCH_THREAD_PREFIX)
+    assert _prefetch_threads() == []
+
+
+def test_prefetch_thread_ends_on_early_stop_close_and_errors(
+    seg_i8: Segmenter, tmp_path: Path
+) -> None:
+    paths = _frame_files(tmp_path, 6)
+    feed = seg_i8.stream(paths)
+    for _ in feed:
+        break  # the consumer stops early
+    assert _prefetch_threads() == []
+
+    with seg_i8.stream(paths) as feed:
+        it = iter(feed)
+        next(it)
+        assert len(_prefetch_threads()) == 1  # frame 2 is being (or has been) loaded
+    assert _prefetch_threads() == []  # leaving the with block closed it
+    with pytest.raises(StopIteration):
+        next(it)
+
+    with pytest.raises(KeyError, match="consumer"):
+        for _ in seg_i8.stream(paths):
+            raise KeyError("consumer")
+    assert _prefetch_threads() == []
+
+    def camera() -> Iterator[object]:
+        yield paths[0]
+        yield paths[1]
+        raise OSError("camera unplugged")
+
+    for prefetch in (True, False):  # an error of the source itself is not a skip, in both modes
+        feed = seg_i8.stream(camera(), prefetch=prefetch)
+        got = []
+        with pytest.raises(OSError, match="unplugged"):
+            for r in feed:
+                got.append(r.source)
+        assert got == [str(paths[0]), str(paths[1])] and feed.skipped == 0
+        assert _prefetch_threads() == []
+
+
+def test_a_preprocessing_error_propagates_and_is_not_a_skip(
+    seg_i8: Segmenter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _frame_files(tmp_path, 4)
+    real = seg_i8.input_tensor
+    calls = []
+
+    def input_tensor(pixels: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("preprocessing bug")
+        return real(pixels)
+
+    monkeypatch.setattr(seg_i8, "input_tensor", input_tensor)
+    for prefetch in (True, False):
+        calls.clear()
+        feed = seg_i8.stream(paths, prefetch=prefetch)
+        got = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match="preprocessing bug"):
+                for r in feed:
+                    got.append(r.source)
+        assert got == [str(paths[0])] and feed.skipped == 0
+        assert _prefetch_threads() == []
+
+
+def test_sequential_stream_uses_no_thread(
+    seg_i8: Segmenter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _frame_files(tmp_path, 3)
+    names: list[str] = []
+    real_read = seg_i8.read_frame
+
+    def read_frame(frame: object) -> np.ndarray:
+        names.append(threading.current_thread().name)
+        return real_read(frame)
+
+    monkeypatch.setattr(seg_i8, "read_frame", read_frame)
+    results = list(seg_i8.stream(paths, prefetch=False))
+    assert len(results) == 3
+    assert names == [threading.current_thread().name] * 3
+    for r in results:  # one frame at a time: its latency is its frame time
+        assert r.timings["frame_ms"] >= r.timings["total_ms"] - 1e-6
 
 
 def test_stream_smooths_probabilities(seg_i8: Segmenter) -> None:
@@ -324,6 +496,8 @@ meta = read_metadata(model)
 seg = Segmenter(model)
 frame = (np.arange(45 * 61) % 251).astype(np.uint16).reshape(45, 61) * 257
 result = seg.segment(frame)
+streamed = list(seg.stream([frame, frame]))  # prefetch: the loader thread works without TF too
+assert all(r.prob.tobytes() == result.prob.tobytes() for r in streamed)
 loaded = sorted(
     m for m in sys.modules
     if m.split(".")[0] in ("tensorflow", "tf_keras", "keras", "flatbuffers")
