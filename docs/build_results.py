@@ -42,7 +42,9 @@ PY = ".venv/bin/python"
 CREDIT = "usgra-seg dataset (github.com/tmkand/usgra-seg), CC BY 4.0"
 KAGGLE_NOTE = (
     "Kaggle Ultrasound Nerve Segmentation sample: frames from public GitHub copies, sources "
-    f"listed in `{K.rsplit('/', 1)[0]}/provenance.tsv`"
+    f"listed in `{K.rsplit('/', 1)[0]}/provenance.tsv`. Under Kaggle's competition terms the "
+    "sample serves to test the loader and metrics only, so no model is trained on it here: the "
+    "reverse direction (Kaggle -> usgra-seg) is left out on purpose"
 )
 
 # Acceptance criteria and references (numbers stated by the issue, not measured here).
@@ -74,7 +76,6 @@ CROSS = {  # key -> (trained on, evaluated on, evaluation folder)
         "Kaggle UNS sample",
         "runs/cross/usgra-on-kaggle",
     ),
-    "kaggle-on-usgra": ("Kaggle UNS sample", "usgra-seg test", "runs/cross/kaggle-on-usgra"),
     "synth-on-usgra": (
         "synthetic (edgeseg pipeline)",
         "usgra-seg test",
@@ -989,8 +990,6 @@ STEPS: tuple[Step, ...] = (
         "Cross-dataset evaluation",
         (
             f"{ES} evaluate {R} --data {K} --out runs/cross/usgra-on-kaggle",
-            f"{ES} train --data {K} --out runs/kaggle-sample --epochs 30 --force",
-            f"{ES} evaluate runs/kaggle-sample --data {D}/test --out runs/cross/kaggle-on-usgra",
             f"{ES} pipeline --force",
             f"{ES} evaluate edgeseg-out/run --data {D}/test --out runs/cross/synth-on-usgra",
         ),
