@@ -49,17 +49,6 @@ def _stats(ms: list[float]) -> dict[str, float]:
     }
 
 
-def _time(fn, runs: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000.0)
-    return out
-
-
 def _models(run: Path | None, size: int, tmp: Path, log) -> tuple[Path, object, dict[str, Path]]:
     """(run dir, Keras model, {"int8": path, "float32": path}); converts what is missing."""
     from edgeseg.config import Preprocessing, RunConfig, load_config
@@ -124,7 +113,7 @@ def main() -> int:
     from PIL import Image
 
     from edgeseg import __version__
-    from edgeseg.edge_runtime.benchmark import benchmark_one, synthetic_frame
+    from edgeseg.edge_runtime.benchmark import benchmark_one, synthetic_frame, time_calls
     from edgeseg.edge_runtime.segmenter import Segmenter
     from edgeseg.imaging import read_gray
     from edgeseg.io import write_text_atomic
@@ -146,7 +135,7 @@ def main() -> int:
 
         rows = []
         log("timing Keras model.predict")
-        ms = _time(lambda: model.predict(x, verbose=0), args.runs, args.warmup)
+        ms = time_calls(lambda: model.predict(x, verbose=0), args.runs, args.warmup)
         rows.append({"name": "Keras model.predict", "kind": "keras", **_stats(ms)})
         call = tf.function(lambda t: model(t, training=False))
         xt = tf.constant(x)
@@ -157,7 +146,7 @@ def main() -> int:
                 o.numpy()
 
         log("timing Keras tf.function call")
-        ms = _time(fn_call, args.runs, args.warmup)
+        ms = time_calls(fn_call, args.runs, args.warmup)
         rows.append({"name": "Keras tf.function call", "kind": "keras", **_stats(ms)})
         lite = {}
         for variant in ("float32", "int8"):
@@ -189,7 +178,7 @@ def main() -> int:
                 )
         log("timing the int8 runtime on an in-memory frame (no file decode)")
         seg = Segmenter(paths["int8"], delegate="cpu", threads=args.threads)
-        ms = _time(lambda: seg.segment(gray), args.runs, args.warmup)
+        ms = time_calls(lambda: seg.segment(gray), args.runs, args.warmup)
         rows.append({"name": "LiteRT int8 e2e, no decode", "kind": "e2e_array", **_stats(ms)})
         params = int(model.count_params())
 

@@ -27,7 +27,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
 
-
     from edgeseg.config import Preprocessing, RunConfig
     from edgeseg.datasets import discover, load_arrays
     from edgeseg.train.data import Augment, make_dataset

@@ -40,6 +40,18 @@ SCHEMA = "edgeseg.benchmark/1"
 DEFAULT_FRAME_SIZE = (480, 640)  # (height, width): a typical ultrasound frame grab
 
 
+def time_calls(fn: Callable[[], Any], runs: int, warmup: int = 0) -> list[float]:
+    """Milliseconds of each of ``runs`` calls of ``fn``, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000.0)
+    return out
+
+
 def synthetic_frame(size: tuple[int, int] = DEFAULT_FRAME_SIZE, seed: int = 0) -> np.ndarray:
     """A speckled gray frame with a bright ellipse: realistic decode and preprocessing cost."""
     h, w = size
@@ -142,11 +154,7 @@ def benchmark_one(
         invoke()
     warmup_ms = (time.perf_counter() - t0) * 1000.0
 
-    invoke_ms = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        invoke()
-        invoke_ms.append((time.perf_counter() - t) * 1000.0)
+    invoke_ms = time_calls(invoke, runs)
 
     e2e_ms = []
     stages: dict[str, list[float]] = {"preprocess_ms": [], "postprocess_ms": []}

@@ -23,6 +23,7 @@ import numpy as np
 
 from edgeseg.config import RunConfig, load_config
 from edgeseg.datasets import Sample, discover
+from edgeseg.edge_runtime.benchmark import time_calls
 from edgeseg.edge_runtime.metadata import class_color, read_metadata
 from edgeseg.edge_runtime.parity import ParityAccumulator, Tolerances
 from edgeseg.edge_runtime.report import OverlayFrame, write_report
@@ -35,17 +36,6 @@ FLOAT = "float (original)"
 QAT = "QAT Keras"
 INT8 = "int8 TFLite"
 BATCH = 16
-
-
-def _timed(fn: Callable[[], Any], runs: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000.0)
-    return out
 
 
 def _latency_row(model: str, what: str, ms: Sequence[float]) -> dict[str, Any]:
@@ -78,12 +68,12 @@ def measure_latency(
     x = (pixels.astype(np.float32) / 255.0)[None, :, :, None]
     rows = []
     for name, model in keras_models.items():
-        ms = _timed(lambda m=model: m.predict(x, verbose=0), runs, warmup)
+        ms = time_calls(lambda m=model: m.predict(x, verbose=0), runs, warmup)
         rows.append(_latency_row(name, "Keras model.predict, 1 frame", ms))
     seg.set_input(preprocess(gray, seg.metadata.preprocessing))
-    invoke = _timed(seg.interpreter.invoke, runs, warmup)
+    invoke = time_calls(seg.interpreter.invoke, runs, warmup)
     rows.append(_latency_row(INT8, "LiteRT invoke() only", invoke))
-    e2e = _timed(lambda: seg.segment(frame_path), runs, warmup)
+    e2e = time_calls(lambda: seg.segment(frame_path), runs, warmup)
     rows.append(_latency_row(INT8, "runtime end to end (decode -> mask)", e2e))
     keras_ms = rows[0]["ms_p50"]
     invoke_ms = rows[-2]["ms_p50"]
