@@ -161,7 +161,7 @@ class _Captured:
 
 
 @contextlib.contextmanager
-def _captured_stderr(collect: bool = False) -> Iterator[_Captured]:
+def captured_stderr(collect: bool = False) -> Iterator[_Captured]:
     """Swallow native (fd 2) and Python stderr output, and unraisable ``__del__`` errors.
 
     Native loaders print straight to file descriptor 2, and LiteRT's ``Delegate.__del__`` fails
@@ -272,7 +272,7 @@ def try_load_delegate(
         return None, str(exc)
     reason = None
     loaded = None
-    with _captured_stderr(collect=True):
+    with captured_stderr(collect=True):
         try:
             loaded = backend.load_delegate(library, options)
         except (OSError, ValueError, RuntimeError, AttributeError) as exc:
@@ -283,7 +283,7 @@ def try_load_delegate(
 
 def _create(backend: _Backend, path: Path, threads: int | None, delegates: list[Any] | None) -> Any:
     """Build and allocate an interpreter; ValueError/RuntimeError from the backend propagate."""
-    with _captured_stderr():
+    with captured_stderr():
         interpreter = backend.interpreter(
             model_path=str(path), num_threads=threads, experimental_delegates=delegates or None
         )

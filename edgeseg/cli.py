@@ -58,9 +58,12 @@ def user_errors(fn):
 def require_tensorflow() -> None:
     """A clear message when the host-side extra is missing."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from edgeseg.edge_runtime.interpreter import captured_stderr
+
     try:
-        import tensorflow  # noqa: F401
-        import tf_keras  # noqa: F401
+        with captured_stderr():  # TensorFlow's native start-up lines (oneDNN, CUDA probe)
+            import tensorflow  # noqa: F401
+            import tf_keras  # noqa: F401
     except ImportError as exc:
         raise DependencyError(
             f"this command trains or converts models and needs TensorFlow ({exc.name} is "

@@ -27,10 +27,14 @@ def keras_predictor(model, batch_size: int = 16) -> Predictor:
 
     def predict(images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         x = (images.astype(np.float32) / 255.0)[..., None]
-        out = model.predict(x, batch_size=batch_size, verbose=0)
-        if isinstance(out, list):
-            return np.asarray(out[0]), np.asarray(out[1]).reshape(-1)
-        return np.asarray(out), None
+        # A direct call, batch by batch: no predict() tf.function to retrace per model/shape.
+        chunks = [
+            model(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)
+        ]
+        if isinstance(chunks[0], list | tuple):
+            probs = np.concatenate([np.asarray(c[0]) for c in chunks])
+            return probs, np.concatenate([np.asarray(c[1]) for c in chunks]).reshape(-1)
+        return np.concatenate([np.asarray(c) for c in chunks]), None
 
     return predict
 
