@@ -65,6 +65,33 @@ def heads(x_decoder, x_bottleneck, n_classes: int, presence_head: bool) -> list:
     return [mask, presence]
 
 
+def check_input_size(input_shape: tuple[int, int, int], depth: int) -> None:
+    """Both sides must halve ``depth`` times without remainder."""
+    if depth < 1:
+        raise ConfigError(f"--depth {depth}: needs at least 1 down-sampling level")
+    if input_shape[0] % (2**depth) or input_shape[1] % (2**depth):
+        raise ConfigError(
+            f"input {input_shape[0]}x{input_shape[1]} is not divisible by 2^{depth}: "
+            f"use a size that is a multiple of {2**depth} or a smaller --depth"
+        )
+
+
+def encoder(x, block: Callable, base_filters: int, depth: int, momentum: float, dropout: float):
+    """``depth`` blocks with max-pooling (``enc1``...), then the ``bottleneck`` block (+ dropout).
+
+    Returns (bottleneck, skips) where ``skips[level]`` is the block output before pooling.
+    """
+    skips = []
+    for level in range(depth):
+        x = block(x, base_filters * 2**level, f"enc{level + 1}", momentum)
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"enc{level + 1}_pool")(x)
+    x = block(x, base_filters * 2**depth, "bottleneck", momentum)
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="bottleneck_dropout")(x)
+    return x, skips
+
+
 def _unet_like(
     block: Callable,
     input_shape: tuple[int, int, int],
@@ -76,22 +103,10 @@ def _unet_like(
     dropout: float,
     name: str,
 ) -> keras.Model:
-    if input_shape[0] % (2**depth) or input_shape[1] % (2**depth):
-        raise ConfigError(
-            f"input {input_shape[0]}x{input_shape[1]} is not divisible by 2^{depth}: "
-            f"use a size that is a multiple of {2**depth} or a smaller --depth"
-        )
+    check_input_size(input_shape, depth)
     inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    skips = []
-    for level in range(depth):
-        x = block(x, base_filters * 2**level, f"enc{level + 1}", momentum)
-        skips.append(x)
-        x = layers.MaxPooling2D(2, name=f"enc{level + 1}_pool")(x)
-    x = block(x, base_filters * 2**depth, "bottleneck", momentum)
-    if dropout > 0:
-        x = layers.Dropout(dropout, name="bottleneck_dropout")(x)
-    bottleneck = x
+    bottleneck, skips = encoder(inputs, block, base_filters, depth, momentum, dropout)
+    x = bottleneck
     for level in reversed(range(depth)):
         filters = base_filters * 2**level
         x = up_block(x, filters, f"dec{level + 1}", momentum)

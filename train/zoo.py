@@ -21,25 +21,14 @@ from __future__ import annotations
 import tf_keras as keras
 from tf_keras import layers
 
-from edgeseg.errors import ConfigError
-from edgeseg.train.models import conv_bn_relu, double_conv, heads, up_block
-
-
-def _check_size(input_shape: tuple[int, int, int], depth: int) -> None:
-    if depth < 1:
-        raise ConfigError(f"--depth {depth}: needs at least 1 down-sampling level")
-    if input_shape[0] % (2**depth) or input_shape[1] % (2**depth):
-        raise ConfigError(
-            f"input {input_shape[0]}x{input_shape[1]} is not divisible by 2^{depth}: "
-            f"use a size that is a multiple of {2**depth} or a smaller --depth"
-        )
-
-
-def _bottleneck(x, filters: int, momentum: float, dropout: float):
-    x = double_conv(x, filters, "bottleneck", momentum)
-    if dropout > 0:
-        x = layers.Dropout(dropout, name="bottleneck_dropout")(x)
-    return x
+from edgeseg.train.models import (
+    check_input_size,
+    conv_bn_relu,
+    double_conv,
+    encoder,
+    heads,
+    up_block,
+)
 
 
 def attention_gate(skip, gating, inter_filters: int, name: str):
@@ -65,15 +54,10 @@ def build_attention_unet(
     dropout: float = 0.1,
 ) -> keras.Model:
     """U-Net whose skips pass through additive attention gates driven by the decoder."""
-    _check_size(input_shape, depth)
+    check_input_size(input_shape, depth)
     inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    skips = []
-    for level in range(depth):
-        x = double_conv(x, base_filters * 2**level, f"enc{level + 1}", bn_momentum)
-        skips.append(x)
-        x = layers.MaxPooling2D(2, name=f"enc{level + 1}_pool")(x)
-    x = bottleneck = _bottleneck(x, base_filters * 2**depth, bn_momentum, dropout)
+    bottleneck, skips = encoder(inputs, double_conv, base_filters, depth, bn_momentum, dropout)
+    x = bottleneck
     for level in reversed(range(depth)):
         filters = base_filters * 2**level
         stage = f"dec{level + 1}"
@@ -99,15 +83,11 @@ def build_unetpp(
     Column 0 is the encoder (``enc{i+1}``, the deepest node is ``bottleneck``); nested nodes are
     named ``dec{i+1}_{j}``, so the top decoder node is ``dec1_{depth}``.
     """
-    _check_size(input_shape, depth)
+    check_input_size(input_shape, depth)
     inputs = keras.Input(shape=input_shape, name="image")
-    nodes: dict[tuple[int, int], object] = {}
-    x = inputs
-    for level in range(depth):
-        x = double_conv(x, base_filters * 2**level, f"enc{level + 1}", bn_momentum)
-        nodes[(level, 0)] = x
-        x = layers.MaxPooling2D(2, name=f"enc{level + 1}_pool")(x)
-    nodes[(depth, 0)] = bottleneck = _bottleneck(x, base_filters * 2**depth, bn_momentum, dropout)
+    bottleneck, skips = encoder(inputs, double_conv, base_filters, depth, bn_momentum, dropout)
+    nodes: dict[tuple[int, int], object] = {(level, 0): skip for level, skip in enumerate(skips)}
+    nodes[(depth, 0)] = bottleneck
     for j in range(1, depth + 1):
         for i in range(depth - j + 1):
             filters = base_filters * 2**i
@@ -130,13 +110,10 @@ def build_fcn(
     dropout: float = 0.1,
 ) -> keras.Model:
     """Encoder-decoder FCN without skip connections (the "CNN-based segmentation" baseline)."""
-    _check_size(input_shape, depth)
+    check_input_size(input_shape, depth)
     inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    for level in range(depth):
-        x = double_conv(x, base_filters * 2**level, f"enc{level + 1}", bn_momentum)
-        x = layers.MaxPooling2D(2, name=f"enc{level + 1}_pool")(x)
-    x = bottleneck = _bottleneck(x, base_filters * 2**depth, bn_momentum, dropout)
+    bottleneck, _ = encoder(inputs, double_conv, base_filters, depth, bn_momentum, dropout)
+    x = bottleneck
     for level in reversed(range(depth)):
         filters = base_filters * 2**level
         x = up_block(x, filters, f"dec{level + 1}", bn_momentum)
