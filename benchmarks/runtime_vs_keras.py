@@ -57,24 +57,14 @@ def _models(run: Path | None, size: int, tmp: Path, log) -> tuple[Path, object, 
     from edgeseg.train.serialization import load_model, model_path, save_model
 
     if run is None:
-        from edgeseg.train.models import build_model
+        from edgeseg.train.loop import build_from_config
 
         cfg = RunConfig(preprocessing=Preprocessing(height=size, width=size))
-        m = cfg.model
-        model = build_model(
-            m.arch,
-            (size, size, 1),
-            len(cfg.classes),
-            m.base_filters,
-            m.depth,
-            m.presence_head,
-            m.bn_momentum,
-            m.dropout,
-        )
+        model = build_from_config(cfg)
         run = tmp / "untrained"
         cfg.save(run)
         save_model(model, model_path(run, "best"))
-        log(f"no --run: built the default untrained {m.arch} at {size}x{size}")
+        log(f"no --run: built the default untrained {cfg.model.arch} at {size}x{size}")
     else:
         cfg = load_config(run)
         model = load_model(model_path(run, "best"))

@@ -30,8 +30,7 @@ def main() -> None:
     from edgeseg.config import Preprocessing, RunConfig
     from edgeseg.datasets import discover, load_arrays
     from edgeseg.train.data import Augment, make_dataset
-    from edgeseg.train.loop import compile_model
-    from edgeseg.train.models import build_model
+    from edgeseg.train.loop import build_from_config, compile_model
     from edgeseg.train.synth import write_dataset
 
     cfg = RunConfig(preprocessing=Preprocessing(height=args.size, width=args.size))
@@ -39,20 +38,10 @@ def main() -> None:
         write_dataset(Path(tmp), args.frames, size=(args.size, args.size), seed=0)
         samples, _ = discover(Path(tmp))
         images, masks = load_arrays(samples, cfg.preprocessing, cfg.classes)
-    m = cfg.model
-    model = build_model(
-        m.arch,
-        (args.size, args.size, 1),
-        1,
-        m.base_filters,
-        m.depth,
-        m.presence_head,
-        m.bn_momentum,
-        m.dropout,
-    )
+    model = build_from_config(cfg)
     compile_model(model, cfg)
     augment = None if args.no_augment else Augment()
-    ds = make_dataset(images, masks, args.batch_size, m.presence_head, augment, True)
+    ds = make_dataset(images, masks, args.batch_size, cfg.model.presence_head, augment, True)
     model.fit(ds, epochs=1, verbose=0)  # warm-up: graph tracing, allocator
     start = time.perf_counter()
     model.fit(ds, epochs=args.epochs, verbose=0)
@@ -66,7 +55,7 @@ def main() -> None:
         "input": f"{args.size}x{args.size}x1",
         "batch_size": args.batch_size,
         "augment": augment is not None,
-        "model": m.arch,
+        "model": cfg.model.arch,
         "params": int(model.count_params()),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),

@@ -16,8 +16,6 @@ Output (``RUN_DIR/analysis/`` unless ``out``): ``analysis.json``, ``analysis.md`
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +33,7 @@ from edgeseg.metrics import per_image
 from edgeseg.postprocess import probabilities_to_mask
 from edgeseg.preprocess import preprocess
 from edgeseg.stats import compare_paired, holm
+from edgeseg.train.evaluate import rows_to_csv
 
 CHARACTERISTICS = ("noise", "rms_contrast", "nerve_contrast", "brightness")
 TERTILES = ("low", "mid", "high")
@@ -481,14 +480,6 @@ def render_markdown(report: dict) -> str:
     return "\n".join(parts)
 
 
-def _rows_csv(rows: Sequence[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def analyze(
     run_dir: Path,
     data: Path,
@@ -556,7 +547,7 @@ def analyze(
             r["dice_b"], r["outcome_b"] = rb["dice"], rb["outcome"]
     files["json"] = write_text_atomic(out_dir / "analysis.json", json.dumps(report, indent=2))
     files["md"] = write_text_atomic(out_dir / "analysis.md", render_markdown(report))
-    files["csv"] = write_text_atomic(out_dir / "per_frame.csv", _rows_csv(rows))
+    files["csv"] = write_text_atomic(out_dir / "per_frame.csv", rows_to_csv(rows))
     o = report["overall"]
     log(
         f"{len(rows)} frames: Dice {_f(o['dice'], 4)}, {o['fn_frames']} missed nerves, "

@@ -66,11 +66,15 @@ def compile_model(model: keras.Model, cfg: RunConfig, learning_rate: float | Non
     )
 
 
-def val_dice_key(logs: dict) -> str:
-    """The validation hard-Dice entry of the Keras logs (its name depends on the outputs)."""
-    keys = [k for k in logs if k.startswith("val_") and k.endswith("hard_dice")]
+def val_dice_key(logs: dict, prefix: str = "val_") -> str:
+    """The hard-Dice entry of the Keras logs (its name depends on the outputs); ``prefix=""``
+    finds the training/evaluation one."""
+    keys = [k for k in logs if k.startswith(prefix) and k.endswith("hard_dice")]
     if not keys:
-        raise TrainingError("no validation Dice in the training logs: is the validation set empty?")
+        raise TrainingError(
+            f"no {prefix}hard_dice in the training logs ({', '.join(logs)}): "
+            "is the validation set empty?"
+        )
     return keys[0]
 
 

@@ -32,6 +32,7 @@ from tf_keras import layers
 from edgeseg.config import RunConfig, load_config
 from edgeseg.errors import ConfigError, DataError, ModelError, TrainingError
 from edgeseg.io import write_text_atomic
+from edgeseg.train.loop import compile_model, val_dice_key
 from edgeseg.train.serialization import QAT_DIR, load_model, model_path, save_model
 
 REPORT = "qat.json"
@@ -209,13 +210,6 @@ def _check_arrays(name: str, images: np.ndarray, masks: np.ndarray, cfg: RunConf
         raise DataError(f"{name} set is empty: QAT needs training and validation frames")
 
 
-def _dice_key(logs: dict, prefix: str = "val_") -> str:
-    keys = [k for k in logs if k.startswith(prefix) and k.endswith("hard_dice")]
-    if not keys:
-        raise TrainingError(f"no {prefix}hard_dice in the logs ({', '.join(logs)})")
-    return keys[0]
-
-
 class _KeepBest(keras.callbacks.Callback):
     """Save the QAT model whenever validation hard Dice improves; stop on NaN."""
 
@@ -231,7 +225,7 @@ class _KeepBest(keras.callbacks.Callback):
             self.nan = True
             self.model.stop_training = True
             return
-        score = float(logs[_dice_key(logs)])
+        score = float(logs[val_dice_key(logs)])
         self.history.append(round(score, 6))
         improved = score > self.best
         if improved:
@@ -261,7 +255,6 @@ def qat_finetune(
     An existing QAT model is kept unless ``force``. ``progress`` gets one line per epoch.
     """
     from edgeseg.train.data import make_dataset
-    from edgeseg.train.loop import compile_model
 
     say = progress or (lambda _m: None)
     start = time.time()
@@ -289,7 +282,7 @@ def qat_finetune(
     val_ds = make_dataset(*val_arrays, batch, presence, None, False)
     compile_model(model, cfg)
     float_logs = model.evaluate(val_ds, verbose=0, return_dict=True)
-    float_dice = float(float_logs[_dice_key(float_logs, "")])
+    float_dice = float(float_logs[val_dice_key(float_logs, "")])
     say(f"float model ({source}): val Dice {float_dice:.4f}")
 
     set_bn_momentum(model, bn_momentum)
