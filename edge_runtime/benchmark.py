@@ -6,7 +6,9 @@ invoke, dequantize, post-process, and map the mask back to the frame's original 
 after another (sequential: one frame's latency). ``stream_*`` time the same work per frame of a
 stream of frame files run through ``Segmenter.stream`` with prefetch, where the next file is
 decoded and preprocessed on a background thread while the current frame is inferred (pipelined:
-the per-frame time of a stream; ``stream_fps = 1000 / stream_ms_mean``).
+the per-frame time of a stream; ``stream_fps = 1000 / stream_ms_mean``). ``e2e_array_*`` and
+``stream_array_*`` are the same two with the frame already in memory (a camera buffer: no file
+read or decode).
 """
 
 from __future__ import annotations
@@ -116,6 +118,23 @@ def _input_size_for(model: Path, input_size: Any) -> Any:
     return (int(shape[1]), int(shape[2])) if len(shape) == 4 else None
 
 
+def _stream_times(
+    seg: Segmenter, frame: Path | np.ndarray, runs: int, warmup: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Per-frame (frame_ms, wait_ms, total_ms) of ``warmup + runs`` copies of ``frame`` through a
+    prefetching stream, the first ``warmup`` (filling the pipeline) dropped."""
+    frame_ms: list[float] = []
+    wait_ms: list[float] = []
+    latency_ms: list[float] = []
+    with seg.stream([frame] * (warmup + runs), prefetch=True) as feed:
+        for k, result in enumerate(feed):
+            if k >= warmup:
+                frame_ms.append(result.timings["frame_ms"])
+                wait_ms.append(result.timings["wait_ms"])
+                latency_ms.append(result.timings["total_ms"])
+    return frame_ms, wait_ms, latency_ms
+
+
 def benchmark_one(
     model: Path | str,
     frame_path: Path,
@@ -165,18 +184,13 @@ def benchmark_one(
         for key in stages:
             stages[key].append(result.timings[key])
 
+    # The same frame already in memory (a camera buffer): everything but the file decode.
+    e2e_array_ms = time_calls(lambda: seg.segment(gray), runs)
+
     # Pipelined: `runs` frame files (the same file, read and decoded every time, as e2e does)
     # through a prefetching stream; the first `warmup` frames fill the pipeline and are dropped.
-    stream_ms: list[float] = []
-    stream_wait_ms: list[float] = []
-    stream_latency_ms: list[float] = []
-    with seg.stream([frame_path] * (warmup + runs), prefetch=True) as feed:
-        for k, result in enumerate(feed):
-            if k < warmup:
-                continue
-            stream_ms.append(result.timings["frame_ms"])
-            stream_wait_ms.append(result.timings["wait_ms"])
-            stream_latency_ms.append(result.timings["total_ms"])
+    stream_ms, stream_wait_ms, stream_latency_ms = _stream_times(seg, frame_path, runs, warmup)
+    stream_array_ms, _, _ = _stream_times(seg, gray, runs, warmup)
 
     tracemalloc.start()
     try:
@@ -209,7 +223,9 @@ def benchmark_one(
         **_percentiles(e2e_ms, "e2e"),
         "preprocess_ms_mean": float(np.mean(stages["preprocess_ms"])),
         "postprocess_ms_mean": float(np.mean(stages["postprocess_ms"])),
+        **_percentiles(e2e_array_ms, "e2e_array"),
         **_percentiles(stream_ms, "stream"),
+        **_percentiles(stream_array_ms, "stream_array"),
         "stream_wait_ms_mean": float(np.mean(stream_wait_ms)),
         "stream_latency_ms_p50": float(np.percentile(stream_latency_ms, 50)),
         "peak_rss_mb": peak_rss_mb(),

@@ -107,6 +107,11 @@ def quantize_input(
     return np.clip(q, info.min, info.max).astype(dtype)
 
 
+def quantize_input_lut(detail: dict[str, Any], pixel_scale: float = PIXEL_SCALE) -> np.ndarray:
+    """:func:`quantize_input` of every uint8 value 0..255: ``lut.take(pixels)`` is the same."""
+    return quantize_input(np.arange(256, dtype=np.uint8), detail, pixel_scale)
+
+
 def dequantize_output(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     """Output tensor -> float64 probabilities: ``p = (q - z) * s`` (contract section 3)."""
     values = np.asarray(values)
@@ -524,6 +529,7 @@ class Segmenter:
             it.allocate_tensors()
             detail = it.get_input_details()[0]
         self._input = detail
+        self._input_lut: np.ndarray | None = None  # quantize_input per pixel value, on first use
         outputs = it.get_output_details()
         masks = [d for d in outputs if len(d["shape"]) == 4]
         presence = [d for d in outputs if len(d["shape"]) == 2]
@@ -587,9 +593,14 @@ class Segmenter:
     def input_tensor(self, pixels: np.ndarray) -> np.ndarray:
         """A preprocessed uint8 HxW image -> the input tensor's values, [1, H, W, 1].
 
-        Pure numpy (no interpreter), so safe on any thread.
+        Pure numpy (no interpreter), so safe on any thread. uint8 pixels go through a 256-entry
+        table of :func:`quantize_input` (the same values, one lookup per pixel).
         """
-        return quantize_input(pixels, self._input, self.metadata.input_scale)[None, :, :, None]
+        if pixels.dtype != np.uint8:
+            return quantize_input(pixels, self._input, self.metadata.input_scale)[None, :, :, None]
+        if self._input_lut is None:
+            self._input_lut = quantize_input_lut(self._input, self.metadata.input_scale)
+        return self._input_lut.take(pixels)[None, :, :, None]
 
     def load(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
         """The thread-safe half of a frame: (HxW uint8 gray, input tensor values).
@@ -736,5 +747,6 @@ __all__ = [
     "overlay",
     "parse_size",
     "quantize_input",
+    "quantize_input_lut",
     "tensor_quantization",
 ]

@@ -169,6 +169,16 @@ def train(
     arch: Annotated[str, typer.Option(help="resunet (default) or unet.")] = "resunet",
     base_filters: Annotated[int, typer.Option(help="Filters at the first level.")] = 12,
     depth: Annotated[int, typer.Option(help="Number of down-sampling levels.")] = 3,
+    stem_stride: Annotated[
+        int | None,
+        typer.Option(
+            help="2 (U-Net default): a strided stem conv, the U-Net runs at half resolution; "
+            "1: full resolution (2.8x slower int8)."
+        ),
+    ] = None,
+    refine: Annotated[
+        bool, typer.Option(help="With --stem-stride 2: a full-resolution refinement head.")
+    ] = False,
     presence: Annotated[bool, typer.Option(help="Add the nerve-presence head.")] = True,
     epochs: Annotated[int, typer.Option(min=1)] = 50,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
@@ -224,6 +234,8 @@ def train(
         arch=arch,
         base_filters=base_filters,
         depth=depth,
+        stem_stride=stem_stride,
+        refine=refine,
         presence=presence,
         epochs=epochs,
         batch_size=batch_size,

@@ -60,6 +60,16 @@ class Preprocessing:
         return (self.height, self.width)
 
 
+# U-Nets that take a strided stem. Their default (stride 2: the network runs at half the input
+# resolution) is 2.8x faster in int8 at 128x128; runs saved before the option existed were 1.
+STEM_ARCHS = ("resunet", "unet")
+
+
+def default_stem_stride(arch: str) -> int:
+    """2 for the U-Nets in ``STEM_ARCHS``, 1 (no stem) for every other architecture."""
+    return 2 if arch in STEM_ARCHS else 1
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """Which network, how wide and deep, and its optional heads."""
@@ -68,11 +78,17 @@ class ModelSpec:
     base_filters: int = 12
     depth: int = 3
     presence_head: bool = True
+    stem_stride: int | None = None  # None: the architecture's default (see stem())
+    refine: bool = False
     encoder: str | None = None
     encoder_weights: str = "none"
     encoder_alpha: float | None = None
     bn_momentum: float = 0.9
     dropout: float = 0.1
+
+    def stem(self) -> int:
+        """The stem stride: as given, else 2 for the U-Nets (``STEM_ARCHS``) and 1 otherwise."""
+        return self.stem_stride if self.stem_stride is not None else default_stem_stride(self.arch)
 
 
 @dataclass(frozen=True)
@@ -142,7 +158,7 @@ class RunConfig:
                 layout=raw.get("layout", ""),
                 classes=tuple(ClassSpec(**c) for c in raw.get("classes", [])),
                 preprocessing=_build(Preprocessing, raw.get("preprocessing", {})),
-                model=_build(ModelSpec, raw.get("model", {})),
+                model=_build(ModelSpec, {"stem_stride": 1, **raw.get("model", {})}),
                 train=_build(TrainSpec, raw.get("train", {})),
                 postprocess=_build(PostProcess, raw.get("postprocess", {})),
                 subject_regex=raw.get("subject_regex"),

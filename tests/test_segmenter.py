@@ -24,6 +24,7 @@ from edgeseg.edge_runtime.segmenter import (
     dequantize_output,
     overlay,
     quantize_input,
+    quantize_input_lut,
 )
 from edgeseg.errors import ConfigError, DataError, ModelError
 from edgeseg.postprocess import probabilities_to_mask
@@ -78,6 +79,19 @@ def test_quantize_matches_the_contract_formula() -> None:
     floats = quantize_input(pixels, {"dtype": np.float32, "quantization": (0.0, 0)})
     assert floats.dtype == np.float32
     np.testing.assert_array_equal(floats, (pixels / 255.0).astype(np.float32))
+
+
+def test_quantize_table_gives_the_formula_s_values() -> None:
+    pixels = np.random.default_rng(3).integers(0, 256, (40, 50), dtype=np.uint8)
+    for detail in (
+        {"dtype": np.uint8, "quantization": (1 / 255, 0)},
+        {"dtype": np.int8, "quantization": (float(np.float32(0.0173)), 7)},
+        {"dtype": np.int8, "quantization": (1 / 512, -100)},
+        {"dtype": np.float32, "quantization": (0.0, 0)},
+    ):
+        lut = quantize_input_lut(detail)
+        assert lut.shape == (256,) and lut.dtype == np.dtype(detail["dtype"])
+        np.testing.assert_array_equal(lut.take(pixels), quantize_input(pixels, detail))
 
 
 def test_dequantize_matches_the_contract_formula() -> None:

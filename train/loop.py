@@ -148,6 +148,8 @@ def build_from_config(cfg: RunConfig) -> keras.Model:
         m.presence_head,
         m.bn_momentum,
         m.dropout,
+        m.stem(),
+        m.refine,
     )
 
 

@@ -15,6 +15,7 @@ from edgeseg.config import (
     Preprocessing,
     RunConfig,
     TrainSpec,
+    default_stem_stride,
     load_config,
     parse_classes,
 )
@@ -44,6 +45,8 @@ class TrainOptions:
     arch: str = "resunet"
     base_filters: int = 12
     depth: int = 3
+    stem_stride: int | None = None
+    refine: bool = False
     presence: bool = True
     epochs: int = 50
     batch_size: int = 16
@@ -69,6 +72,7 @@ class TrainOptions:
 
 
 def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
+    arch = f"{opt.encoder}_unet" if opt.encoder else opt.arch
     return RunConfig(
         data=str(opt.data),
         layout=layout,
@@ -81,9 +85,11 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
             denoise=opt.denoise,
         ),
         model=ModelSpec(
-            arch=f"{opt.encoder}_unet" if opt.encoder else opt.arch,
+            arch=arch,
             base_filters=opt.base_filters,
             depth=opt.depth,
+            stem_stride=default_stem_stride(arch) if opt.stem_stride is None else opt.stem_stride,
+            refine=opt.refine,
             presence_head=opt.presence,
             encoder=opt.encoder,
             encoder_weights=opt.encoder_weights,
