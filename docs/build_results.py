@@ -327,6 +327,8 @@ def runtime_checks() -> list[Check]:
         ("keras_predict_over_int8_invoke", (">=", 10.0)),
         ("int8_e2e_over_int8_invoke", ("<=", 1.2)),
         ("int8_stream_over_int8_invoke", ("<=", 1.2)),
+        ("int8_e2e_array_over_int8_invoke", ("<=", 1.2)),
+        ("int8_stream_array_over_int8_invoke", ("<=", 1.2)),
     ):
         op, limit = parse_goal(dig(data, "goals", key)) or default
         out.append(Check(key, num(dig(data, "ratios", key)), op, limit, digits=2, unit="x"))

@@ -137,18 +137,16 @@ def _unet_like(
         x = block(x, filters, f"dec{level + 1}", momentum)
     upsample = stem_stride
     if refine:
-        x = refine_block(x, inputs, base_filters, momentum)
+        x = refine_block(x, base_filters, momentum)
         upsample = 1
     outputs = heads(x, bottleneck, n_classes, presence_head, upsample)
     return keras.Model(inputs, outputs, name=name)
 
 
-def refine_block(x, inputs, filters: int, momentum: float):
-    """Back to full resolution: upsampled decoder features + one full-resolution conv of the
-    input, added, then a 3x3 Conv-BN-ReLU (sharper mask edges for ~1.4 ms more int8 time)."""
+def refine_block(x, filters: int, momentum: float):
+    """Back to full resolution: the decoder's features upsampled (``up_block``), then one 3x3
+    Conv-BN-ReLU at full resolution, so the mask is predicted per input pixel."""
     x = up_block(x, filters, "refine", momentum)
-    full = conv_bn_relu(inputs, filters, "refine_full", momentum)
-    x = layers.Add(name="refine_add")([x, full])
     return conv_bn_relu(x, filters, "refine_out", momentum)
 
 
