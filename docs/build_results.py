@@ -68,6 +68,21 @@ PARITY_JSON = f"{R}/parity/report.json"
 PARITY_PTQ_JSON = f"{R}/parity-ptq/report.json"
 COMPARE_DIR = "runs/compare-usgra"
 POST_DIR = f"{R}/postprocess"
+STEM_DIR = "runs/stem-ablation"
+# (name, flags): the ResU-Net at full resolution, with the default strided stem, and with the
+# stem plus the full-resolution output head; two seeds each (seed 0's full-resolution run is
+# the one session 1 trained as runs/usgra-nerve, before the stem existed; its config has no
+# stem_stride and loads as 1).
+STEM_RUNS = tuple(
+    (f"{name}_s{seed}", f"{flags} --seed {seed}")
+    for name, flags in (
+        ("full", "--stem-stride 1"),
+        ("stem", "--stem-stride 2"),
+        ("refine", "--stem-stride 2 --refine"),
+    )
+    for seed in (0, 1)
+)
+STEM_BENCH_JSON = f"{STEM_DIR}/benchmark.json"
 ANALYSIS_DIR = f"{R}/analysis"
 CROSS = {  # key -> (trained on, evaluated on, evaluation folder)
     "usgra-on-usgra": ("usgra-seg (train split)", "usgra-seg test (in-domain)", f"{R}/evaluation"),
@@ -685,6 +700,50 @@ def parity_report(rep: Any) -> list[str]:
     return [*lines, ""]
 
 
+def render_stem() -> list[str]:
+    bench = {
+        Path(text(dig(r, "model"))).parent.parent.name: r
+        for r in as_list(dig(read_json(STEM_BENCH_JSON), "rows"))
+        if isinstance(r, dict)
+    }
+    lines = [
+        "Test-split nerve Dice of each run (40 frames, mean and 95% bootstrap CI) and the int8 "
+        "latency of its post-training int8 export (calibrated on `calibration_data/`; 128x128, "
+        "1 thread, CPU; `edgeseg benchmark`, p50 of the bare invoke and of a pipelined stream "
+        "of the synthetic 640x480 PNG frame).",
+        "",
+    ]
+    rows = []
+    by_variant: dict[str, list[float]] = {}
+    for name, flags in STEM_RUNS:
+        cfg = read_json(f"{STEM_DIR}/{name}/config.json")
+        ev = read_json(f"{STEM_DIR}/{name}/evaluation/evaluation.json")
+        dice = dig(ev, "summary", "nerve", "dice")
+        if num(dig(dice, "mean")) is not None:
+            by_variant.setdefault(name.rsplit("_", 1)[0], []).append(num(dig(dice, "mean")))
+        b = bench.get(name, {})
+        rows.append(
+            [
+                name,
+                f"`{flags}`",
+                text(dig(cfg, "model", "stem_stride") or 1),
+                fmt_ci(dice),
+                fmt(dig(b, "invoke_ms_p50"), 2),
+                fmt(dig(b, "stream_ms_p50"), 2),
+                kib(dig(b, "file_size_bytes")),
+            ]
+        )
+    lines += table(
+        ["run", "flags", "stem", "test Dice [95% CI]", "int8 invoke ms", "stream ms", "KiB"],
+        rows,
+    )
+    means = [
+        f"{variant} {fmt(sum(v) / len(v))} ({len(v)} seeds)" for variant, v in by_variant.items()
+    ]
+    lines.append("- mean test Dice per variant: " + ", ".join(means))
+    return lines
+
+
 def render_runtime() -> list[str]:
     data = read_json(RUNTIME_JSON)
     run = dig(data, "run")
@@ -727,6 +786,18 @@ def render_runtime() -> list[str]:
         recorded = dig(data, "goals_met", key)
         if isinstance(recorded, bool) and recorded != (check.status == "met"):
             lines.append(f"- note: the JSON's goals_met[{key}]={recorded} disagrees with its ratio")
+    p50 = {text(dig(r, "name")): num(dig(r, "ms_p50")) for r in as_list(dig(data, "rows"))}
+    invoke, e2e, e2e_mem = (
+        p50.get(f"LiteRT int8 {what}") for what in ("invoke()", "end to end", "in-memory e2e")
+    )
+    if None not in (invoke, e2e, e2e_mem) and invoke:
+        decode = e2e - e2e_mem
+        lines.append(
+            f"- reading + decoding the frame file costs {fmt(decode, 2)} ms (end to end minus "
+            f"in-memory), {fmt(decode / invoke, 2)}x the int8 invoke: sequentially no frame "
+            f"file can come within 1.2x of invoke once decoding alone takes more than 0.2x; "
+            "a stream overlaps it on a second thread, which needs a free core for it"
+        )
     return lines
 
 
@@ -917,6 +988,38 @@ STEPS: tuple[Step, ...] = (
         ),
         (EVAL_JSON, EVAL_CSV),
         render_train,
+    ),
+    Step(
+        "stem",
+        "Stem ablation: full resolution vs strided stem vs stem + full-resolution head",
+        tuple(
+            cmd
+            for name, flags in STEM_RUNS
+            for cmd in (
+                f"{ES} train --data {D} --out {STEM_DIR}/{name} {flags} --force",
+                f"{ES} evaluate {STEM_DIR}/{name} --data {D}/test",
+            )
+        ),
+        tuple(f"{STEM_DIR}/{name}/evaluation/evaluation.json" for name, _ in STEM_RUNS),
+        render_stem,
+    ),
+    Step(
+        "stem_bench",
+        "Stem ablation: int8 latency of each run",
+        (
+            *(
+                f"{ES} convert {STEM_DIR}/{name} --int8 --model best --calibration "
+                f"calibration_data --force"
+                for name, _ in STEM_RUNS
+            ),
+            f"{ES} benchmark "
+            + " ".join(f"{STEM_DIR}/{name}/export/model_int8.tflite" for name, _ in STEM_RUNS)
+            + f" --delegates cpu --threads 1 --runs 200 --json {STEM_BENCH_JSON}",
+        ),
+        (STEM_BENCH_JSON,),
+        lambda: [f"The table is in the section above (`{STEM_BENCH_JSON}`)."],
+        real_data=False,
+        needs=("stem",),
     ),
     Step(
         "throughput",
