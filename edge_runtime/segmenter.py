@@ -47,7 +47,7 @@ OVERLAY_ALPHA = 115  # about 45 %, contract section 4
 
 Frame = Any  # numpy array (HxW, HxWx3/4; uint8/uint16/float), PIL image, or a path
 
-PREFETCH_THREAD_PREFIX = "edgeseg-prefetch"  # name of the stream's one loader thread
+PREFETCH_THREAD_PREFIX = "edgeseg-prefetch"  # names of a stream's loader and post threads
 
 
 class SkippedFrameWarning(RuntimeWarning):
@@ -179,7 +179,9 @@ class Result:
     the sum over a stream is its wall time less the consumer's own work), and ``wait_ms``, the
     part of that spent waiting for the frame's input (its whole load without prefetch; only
     what the loader thread did not hide with it). With prefetch ``total_ms`` includes the time
-    the loaded frame waited for the interpreter, so it can exceed ``frame_ms``.
+    the loaded frame waited for the interpreter, so it can exceed ``frame_ms``; and since a
+    result is handed out after the next frame's invoke, its ``frame_ms`` spans that invoke,
+    while the last result before a skip or the end of the stream comes back at once.
     """
 
     mask: np.ndarray
@@ -228,13 +230,16 @@ class _Loaded:
 class FrameStream:
     """Iterator over a stream's results; ``skipped`` counts unreadable frames (after iterating).
 
-    With ``prefetch`` (the default) one background thread reads, decodes and preprocesses frame
-    N+1 (advancing ``frames`` too, so a consumer that stops early has taken one frame more from
-    it) while the caller's thread runs frame N through the interpreter and post-processing:
-    double buffering. Results, order, skips, warnings and smoothing are exactly those of
-    ``prefetch=False``, which does everything on the caller's thread. The thread ends when the
-    stream ends, when iteration stops early (breaking out of the loop, an exception) or on
-    :meth:`close` / leaving a ``with`` block.
+    With ``prefetch`` (the default) a loader thread reads, decodes and preprocesses frame N+1
+    (advancing ``frames`` too, so a consumer that stops early has taken up to two frames more)
+    and a post-processing thread finishes frame N-1 (threshold, components, mask at the frame's
+    size) while the caller's thread runs frame N through the interpreter, which never leaves
+    the caller's thread. A result is handed out once the next frame has been inferred (one frame
+    later than without prefetch), or at once before a skipped frame and at the end. Results,
+    order, skips, warnings and smoothing are exactly those of ``prefetch=False``, which does
+    everything on the caller's thread. The threads end when the stream ends, when iteration
+    stops early (breaking out of the loop, an exception) or on :meth:`close` / leaving a
+    ``with`` block.
     """
 
     segmenter: Segmenter
@@ -272,10 +277,29 @@ class FrameStream:
         a = self.smoothing
         seg = self.segmenter
         loads = self._prefetched() if self.prefetch else self._sequential()
+        post = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{PREFETCH_THREAD_PREFIX}-post")
+            if self.prefetch
+            else None
+        )
+        pending: tuple[Future[Result], float] | None = None  # (finishing result, its wait_ms)
+
+        def delivered(finishing: tuple[Future[Result], float]) -> Result:
+            future, wait_ms = finishing
+            result = future.result()
+            self.processed += 1  # counted when handed out, so counts and results agree
+            result.timings["wait_ms"] = wait_ms
+            result.timings["frame_ms"] = (time.perf_counter() - asked) * 1000.0
+            return result
+
         try:
             asked = time.perf_counter()
             for item in loads:
                 if item.error is not None:
+                    if pending is not None:  # results and skips keep the frames' order
+                        yield delivered(pending)
+                        pending = None
+                        asked = time.perf_counter()
                     self.skipped += 1
                     self.skipped_sources.append(item.source)
                     exc, source = item.error, item.source
@@ -297,16 +321,36 @@ class FrameStream:
                         ema_presence = presence
                 else:
                     ema, ema_presence = prob, presence
-                self.processed += 1
-                result = seg._finish(
-                    item.gray, ema, ema_presence, timings, item.started, item.source
-                )
-                result.timings["wait_ms"] = wait_ms
-                result.timings["frame_ms"] = (time.perf_counter() - asked) * 1000.0
-                yield result
-                asked = time.perf_counter()
+                finish = (item.gray, ema, ema_presence, timings, item.started, item.source)
+                if post is None:
+                    result = seg._finish(*finish)
+                    self.processed += 1
+                    result.timings["wait_ms"] = wait_ms
+                    result.timings["frame_ms"] = (time.perf_counter() - asked) * 1000.0
+                    yield result
+                    asked = time.perf_counter()
+                    continue
+                # Post-process frame N on the worker while frame N+1 is inferred; frame N is
+                # handed out after that (one frame later than without prefetch).
+                finishing = (post.submit(seg._finish, *finish), wait_ms)
+                if pending is not None:
+                    yield delivered(pending)
+                    asked = time.perf_counter()
+                pending = finishing
+            if pending is not None:
+                yield delivered(pending)
+                pending = None
+        except GeneratorExit:  # the consumer stopped: nothing more is handed out
+            raise
+        except BaseException:  # the source, a load or an invoke failed: what was done comes first
+            if pending is not None:
+                finished, pending = pending, None
+                yield delivered(finished)
+            raise
         finally:
             loads.close()  # joins the loader thread
+            if post is not None:
+                post.shutdown(wait=True, cancel_futures=True)
 
     def _sequential(self) -> Generator[_Loaded, None, None]:
         for index, frame in enumerate(self.frames):
@@ -713,8 +757,9 @@ class Segmenter:
         ``a = smoothing`` (0 = off); the mask is re-derived from the smoothed probabilities.
         Unreadable frames are skipped and counted in ``.skipped``; each gives a
         :class:`SkippedFrameWarning`, or a call ``on_skip(source, reason)`` when given.
-        ``prefetch`` (default on) reads and preprocesses the next frame on one background thread
-        while this one is inferred; ``prefetch=False`` runs each frame start to finish on the
+        ``prefetch`` (default on) reads and preprocesses the next frame and post-processes the
+        previous one on two background threads while this one is inferred (each result then
+        comes one frame later); ``prefetch=False`` runs each frame start to finish on the
         caller's thread. Both give identical results (see :class:`FrameStream`).
         """
         if not 0.0 <= smoothing < 1.0:

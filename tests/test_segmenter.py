@@ -283,7 +283,13 @@ def test_stream_skips_and_counts_a_corrupt_frame(
         assert set(t) == {
             "preprocess_ms", "invoke_ms", "postprocess_ms", "total_ms", "wait_ms", "frame_ms"
         }  # fmt: skip
-        assert t["frame_ms"] >= t["invoke_ms"] > 0 and t["wait_ms"] >= 0
+        assert t["invoke_ms"] > 0 and t["frame_ms"] > 0 and t["wait_ms"] >= 0
+    # every invoke runs inside the stream's time (with prefetch a result's frame_ms spans the
+    # next frame's invoke, and the one before the skip and the last come back at once)
+    frame_ms = sum(r.timings["frame_ms"] for r in results)
+    assert frame_ms >= sum(r.timings["invoke_ms"] for r in results)
+    if not prefetch:
+        assert all(r.timings["frame_ms"] >= r.timings["invoke_ms"] for r in results)
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.6])
@@ -351,6 +357,29 @@ def test_prefetch_loads_the_next_frame_on_one_thread_during_invoke(
     assert _prefetch_threads() == []
 
 
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_post_processing_runs_beside_the_interpreter(
+    seg_i8: Segmenter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefetch: bool
+) -> None:
+    paths = _frame_files(tmp_path, 4)
+    finished_on: list[str] = []
+    real_finish = seg_i8._finish
+
+    def finish(*args: object) -> object:
+        finished_on.append(threading.current_thread().name)
+        return real_finish(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(seg_i8, "_finish", finish)
+    results = list(seg_i8.stream(paths, prefetch=prefetch))
+    assert [r.source for r in results] == [str(p) for p in paths]
+    if prefetch:
+        assert len(set(finished_on)) == 1
+        assert finished_on[0].startswith(f"{PREFETCH_THREAD_PREFIX}-post")
+    else:
+        assert finished_on == [threading.current_thread().name] * 4
+    assert _prefetch_threads() == []
+
+
 def test_prefetch_thread_ends_on_early_stop_close_and_errors(
     seg_i8: Segmenter, tmp_path: Path
 ) -> None:
@@ -363,7 +392,7 @@ def test_prefetch_thread_ends_on_early_stop_close_and_errors(
     with seg_i8.stream(paths) as feed:
         it = iter(feed)
         next(it)
-        assert len(_prefetch_threads()) == 1  # frame 2 is being (or has been) loaded
+        assert len(_prefetch_threads()) == 2  # the loader (frame 3) and the post thread
     assert _prefetch_threads() == []  # leaving the with block closed it
     with pytest.raises(StopIteration):
         next(it)
