@@ -252,6 +252,10 @@ def test_benchmark_rows_and_json(models: dict[str, Path], tmp_path: Path) -> Non
         assert r["stream_ms_p90"] <= r["stream_ms_p99"]
         assert r["stream_fps"] == pytest.approx(1000.0 / r["stream_ms_mean"])
         assert r["stream_wait_ms_mean"] >= 0 and r["stream_latency_ms_p50"] > 0
+        # the same frame already in memory (no file read and decode): sequential and stream
+        assert 0 < r["e2e_array_ms_min"] <= r["e2e_array_ms_p50"] <= r["e2e_array_ms_p90"]
+        assert r["e2e_array_ms_min"] > r["invoke_ms_min"]
+        assert 0 < r["stream_array_ms_min"] <= r["stream_array_ms_p50"]
         assert r["init_ms"] > 0 and r["warmup_ms"] >= r["first_invoke_ms"] > 0
         assert r["python_peak_kb"] > 0
         if r["peak_rss_mb"] is not None:
