@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from edgeseg import __version__
+from edgeseg.config import QAT_LEARNING_RATE
 from edgeseg.errors import DependencyError, EdgesegError
 
 app = typer.Typer(
@@ -317,7 +318,7 @@ app.add_typer(calibration_app, name="calibration")
 def qat_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory from edgeseg train.")],
     epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs.")] = 5,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-4,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = QAT_LEARNING_RATE,
     force: Annotated[bool, typer.Option(help="Replace an existing QAT model.")] = False,
 ) -> None:
     """Quantization-aware fine-tuning of a trained run (writes RUN_DIR/qat/model_best.h5)."""
@@ -707,7 +708,7 @@ def benchmark(
 def pipeline(
     out: Annotated[Path, typer.Option(help="Where everything goes.")] = Path("edgeseg-out"),
     n: Annotated[int, typer.Option(help="Synthetic frames to make.")] = 160,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 12,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 36,
     qat_epochs: Annotated[int, typer.Option(help="QAT epochs (0: post-training int8).")] = 3,
     force: Annotated[bool, typer.Option(help="Overwrite a previous pipeline output.")] = False,
 ) -> None:

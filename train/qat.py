@@ -29,7 +29,7 @@ from tensorflow_model_optimization.python.core.quantization.keras.default_8bit i
 )
 from tf_keras import layers
 
-from edgeseg.config import RunConfig, load_config
+from edgeseg.config import QAT_LEARNING_RATE, RunConfig, load_config
 from edgeseg.errors import ConfigError, DataError, ModelError, TrainingError
 from edgeseg.io import write_text_atomic
 from edgeseg.train.loop import compile_model, val_dice_key
@@ -194,6 +194,22 @@ def set_bn_momentum(model: keras.Model, momentum: float) -> int:
     return count
 
 
+def freeze_batch_norm(model: keras.Model) -> int:
+    """Run every BatchNormalization (bare or inside a QAT wrapper) in inference mode with its
+    float statistics, its scale and offset fixed; returns how many.
+
+    Fine-tuning with batch statistics let QAT drift: a 36-epoch synthetic model lost 0.03-0.05
+    test Dice in its first QAT epoch while its int8 masks matched the QAT Keras ones (0.998).
+    """
+    count = 0
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)
+        if isinstance(inner, layers.BatchNormalization):
+            layer.trainable = False
+            count += 1
+    return count
+
+
 def _check_arrays(name: str, images: np.ndarray, masks: np.ndarray, cfg: RunConfig) -> None:
     h, w = cfg.preprocessing.size
     c = len(cfg.classes)
@@ -230,7 +246,14 @@ class _KeepBest(keras.callbacks.Callback):
         improved = score > self.best
         if improved:
             self.best, self.best_epoch = score, epoch
-            save_model(self.model, self.path)
+            frozen = [layer for layer in self.model.layers if not layer.trainable]
+            for layer in frozen:  # HDF5 keeps the weight order of a trainable model
+                layer.trainable = True
+            try:
+                save_model(self.model, self.path)
+            finally:
+                for layer in frozen:
+                    layer.trainable = False
         self.log(f"QAT epoch {epoch + 1}: val Dice {score:.4f}{' (best)' if improved else ''}")
 
 
@@ -240,7 +263,7 @@ def qat_finetune(
     val_arrays: tuple[np.ndarray, np.ndarray],
     cfg: RunConfig | None = None,
     epochs: int = 5,
-    lr: float = 1e-4,
+    lr: float = QAT_LEARNING_RATE,
     batch_size: int | None = None,
     bn_momentum: float = 0.9,
     source: str = "best",
@@ -287,6 +310,7 @@ def qat_finetune(
 
     set_bn_momentum(model, bn_momentum)
     qmodel, configs = quantize_for_training(model)
+    frozen = freeze_batch_norm(qmodel)
     if configs:
         say(
             "explicit QuantizeConfig for layers tfmot does not support: "
@@ -313,6 +337,7 @@ def qat_finetune(
         "epochs": epochs,
         "learning_rate": lr,
         "bn_momentum": bn_momentum,
+        "frozen_batch_norm": frozen,
         "float_val_dice": round(float_dice, 6),
         "qat_val_dice": round(keep.best, 6),
         "best_epoch": keep.best_epoch + 1,
