@@ -81,31 +81,16 @@ class NoOpQuantizeConfig(QuantizeConfig):
 
 
 @keras.saving.register_keras_serializable(package="edgeseg")
-class OutputQuantizeConfig(QuantizeConfig):
+class OutputQuantizeConfig(NoOpQuantizeConfig):
     """Fake-quantize the layer's output (8-bit, asymmetric) so the converter knows its range.
 
     Weights, if any, stay float during training and are quantized by the converter.
     """
 
-    def get_weights_and_quantizers(self, layer):
-        return []
-
-    def get_activations_and_quantizers(self, layer):
-        return []
-
-    def set_quantize_weights(self, layer, quantize_weights):
-        pass
-
-    def set_quantize_activations(self, layer, quantize_activations):
-        pass
-
     def get_output_quantizers(self, layer):
         return [
             MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
         ]
-
-    def get_config(self):
-        return {}
 
 
 QUANTIZE_CUSTOM_OBJECTS = {
