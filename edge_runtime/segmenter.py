@@ -284,13 +284,15 @@ class FrameStream:
         )
         pending: tuple[Future[Result], float] | None = None  # (finishing result, its wait_ms)
 
-        def delivered(finishing: tuple[Future[Result], float]) -> Result:
-            future, wait_ms = finishing
-            result = future.result()
+        def handed_out(result: Result, wait_ms: float) -> Result:
             self.processed += 1  # counted when handed out, so counts and results agree
             result.timings["wait_ms"] = wait_ms
             result.timings["frame_ms"] = (time.perf_counter() - asked) * 1000.0
             return result
+
+        def delivered(finishing: tuple[Future[Result], float]) -> Result:
+            future, wait_ms = finishing
+            return handed_out(future.result(), wait_ms)
 
         try:
             asked = time.perf_counter()
@@ -323,11 +325,7 @@ class FrameStream:
                     ema, ema_presence = prob, presence
                 finish = (item.gray, ema, ema_presence, timings, item.started, item.source)
                 if post is None:
-                    result = seg._finish(*finish)
-                    self.processed += 1
-                    result.timings["wait_ms"] = wait_ms
-                    result.timings["frame_ms"] = (time.perf_counter() - asked) * 1000.0
-                    yield result
+                    yield handed_out(seg._finish(*finish), wait_ms)
                     asked = time.perf_counter()
                     continue
                 # Post-process frame N on the worker while frame N+1 is inferred; frame N is
