@@ -62,8 +62,7 @@ class Preprocessing:
 
 # Adam learning rate of quantization-aware fine-tuning: 1/100 of training's. At 1e-4 QAT
 # knocked the synthetic pipeline's stem model from val Dice 0.956 to 0.870 and never recovered;
-# at 1e-5 (BatchNorm in inference mode, see qat.freeze_batch_norm) it reached 0.959 there, and
-# 0.567 on usgra-seg against 0.563 at 1e-4.
+# at 1e-5 it reached 0.960 there, and 0.572 on usgra-seg against 0.563 at 1e-4.
 QAT_LEARNING_RATE = 1e-5
 
 # U-Nets that take a strided stem. Their default (stride 2: the network runs at half the input

@@ -61,27 +61,6 @@ def test_qat_model_has_quantized_outputs_and_low_bn_momentum(qat_run):
     assert bns and all(getattr(b, "layer", b).momentum == pytest.approx(0.9) for b in bns)
 
 
-def test_qat_keeps_the_float_batch_norm_statistics(qat_run):
-    """BatchNorm runs in inference mode during QAT: its moving statistics stay the float ones."""
-    run_dir, _, path, _ = qat_run
-    assert qat.read_qat_report(run_dir)["frozen_batch_norm"] > 0
-
-    def bn_weights(model) -> dict[str, list[np.ndarray]]:
-        out = {}
-        for layer in model.layers:
-            inner = getattr(layer, "layer", layer)
-            if isinstance(inner, keras.layers.BatchNormalization):
-                out[inner.name] = [inner.moving_mean.numpy(), inner.moving_variance.numpy()]
-        return out
-
-    before = bn_weights(load_model(model_path(run_dir, "best")))
-    after = bn_weights(load_model(path))
-    assert before and before.keys() == after.keys()
-    for name, weights in before.items():
-        for a, b in zip(weights, after[name], strict=True):
-            np.testing.assert_array_equal(a, b, err_msg=name)
-
-
 def test_qat_model_reloads_exactly(qat_run, tmp_path):
     """Fake-quant ranges moved by a training-mode pass survive save + load bit for bit."""
     float_model = load_model(model_path(qat_run[0], "best"))
