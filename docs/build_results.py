@@ -233,6 +233,12 @@ def demote(markdown: str, levels: int = 2) -> list[str]:
     ] + [""]
 
 
+def embedded_report(rel: str, intro: str) -> list[str]:
+    """``intro``, then the Markdown report at ``rel`` demoted (or a line saying it is missing)."""
+    md = read_text(rel)
+    return [intro, "", *(demote(md) if md is not None else [f"`{rel}` is missing", ""])]
+
+
 @dataclass(frozen=True)
 class Check:
     """One acceptance criterion evaluated on the numbers of an artifact."""
@@ -813,13 +819,11 @@ def runtime_stale() -> str | None:
 
 
 def render_compare() -> list[str]:
-    md = read_text(f"{COMPARE_DIR}/comparison.md")
-    lines = [
+    lines = embedded_report(
+        f"{COMPARE_DIR}/comparison.md",
         "The tables below are `comparison.md` as `edgeseg compare` wrote it (headings "
         "shifted down):",
-        "",
-    ]
-    lines += demote(md) if md is not None else [f"`{COMPARE_DIR}/comparison.md` is missing", ""]
+    )
     data = read_json(f"{COMPARE_DIR}/comparison.json")
     seconds = as_dict(dig(data, "timing", "train_seconds"))
     if seconds:
@@ -832,13 +836,11 @@ def render_compare() -> list[str]:
 
 
 def render_postprocess() -> list[str]:
-    md = read_text(f"{POST_DIR}/postprocess.md")
-    lines = [
+    lines = embedded_report(
+        f"{POST_DIR}/postprocess.md",
         "`postprocess.md` as `edgeseg tune-postprocess` wrote it (validation frames only, "
         "headings shifted down):",
-        "",
-    ]
-    lines += demote(md) if md is not None else [f"`{POST_DIR}/postprocess.md` is missing", ""]
+    )
     data = read_json(f"{POST_DIR}/postprocess.json")
     rec = dig(data, "recommended")
     if isinstance(rec, dict):
