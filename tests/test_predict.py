@@ -256,6 +256,9 @@ def test_benchmark_rows_and_json(models: dict[str, Path], tmp_path: Path) -> Non
         assert 0 < r["e2e_array_ms_min"] <= r["e2e_array_ms_p50"] <= r["e2e_array_ms_p90"]
         assert r["e2e_array_ms_min"] > r["invoke_ms_min"]
         assert 0 < r["stream_array_ms_min"] <= r["stream_array_ms_p50"]
+        # the file's read + decode alone: part of a sequential frame, so less than all of it
+        assert 0 < r["decode_ms_min"] <= r["decode_ms_p50"] <= r["decode_ms_p90"]
+        assert r["decode_ms_min"] < r["e2e_ms_p90"]
         assert r["init_ms"] > 0 and r["warmup_ms"] >= r["first_invoke_ms"] > 0
         assert r["python_peak_kb"] > 0
         if r["peak_rss_mb"] is not None:
