@@ -35,7 +35,7 @@ RECOMMENDED_IMAGES = 100  # below this, warn
 MAX_IMAGES = 500  # more adds conversion time, not accuracy; an even subset is used
 MANIFEST = "manifest.csv"
 MANIFEST_FIELDS = ("file", "source", "subject", "mean", "std", "mask_area", "empty", "stratum")
-REBUILD_HINT = "edgeseg calibration build --data DIR"
+REBUILD_HINT = "edgeseg calibration build --from DIR"
 
 
 def default_calibration_dir() -> Path:
@@ -266,7 +266,7 @@ def build_calibration_set(
 
     out_dir = Path(out_dir)
     if n < MIN_IMAGES:
-        raise ConfigError(f"-n {n}: a calibration set needs at least {MIN_IMAGES} frames")
+        raise ConfigError(f"--n {n}: a calibration set needs at least {MIN_IMAGES} frames")
     target = out_dir / "images"
     if (target.exists() or (out_dir / MANIFEST).exists()) and not force:
         raise ConfigError(f"{out_dir} already holds a calibration set: pass --force to replace it")

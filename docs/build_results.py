@@ -1076,7 +1076,7 @@ STEPS: tuple[Step, ...] = (
         (
             f"{ES} compare --data {D} --test-data {D}/test "
             "--models resunet,unet,attention_unet,unetpp,mnv2_unet,fcn --epochs 20 "
-            f"--out {COMPARE_DIR} --force",
+            f'--out {COMPARE_DIR} --force --credit "{CREDIT}"',
         ),
         (f"{COMPARE_DIR}/comparison.md", f"{COMPARE_DIR}/comparison.json"),
         render_compare,
@@ -1084,7 +1084,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         "postprocess",
         "Post-processing ablation on validation frames",
-        (f"{ES} tune-postprocess {R}",),
+        (f'{ES} tune-postprocess {R} --credit "{CREDIT}"',),
         (f"{POST_DIR}/postprocess.md", f"{POST_DIR}/postprocess.json"),
         render_postprocess,
         needs=("train",),
@@ -1092,7 +1092,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         "analysis",
         "Error analysis on the test split",
-        (f"{ES} analyze {R} --data {D}/test",),
+        (f'{ES} analyze {R} --data {D}/test --credit "{CREDIT}"',),
         (f"{ANALYSIS_DIR}/analysis.md", f"{ANALYSIS_DIR}/analysis.json"),
         render_analysis,
         needs=("train",),
@@ -1227,7 +1227,9 @@ def render() -> str:
         "do not edit by hand. Every number sits under the command that regenerates it "
         "(commands run from the repository root). `python docs/build_results.py --run` runs the "
         "steps whose artifacts are missing, `--run --only ID[,ID]` selected steps, `--force` "
-        "reruns them even when their artifacts exist.",
+        "reruns them even when their artifacts exist. Artifacts under `runs/` are not "
+        "committed (the folder is git-ignored; the commands rebuild them); those under "
+        "`benchmarks/results/` and `docs/img/` are.",
         "",
         f"Real-data results use the {CREDIT}. Benchmarks (throughput, runtime) use synthetic "
         "frames.",

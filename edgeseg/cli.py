@@ -174,7 +174,7 @@ def train(
         int | None,
         typer.Option(
             help="2 (U-Net default): a strided stem conv, the U-Net runs at half resolution; "
-            "1: full resolution (2.8x slower int8)."
+            "1: full resolution (about 3x slower int8)."
         ),
     ] = None,
     refine: Annotated[
@@ -203,6 +203,13 @@ def train(
     encoder_weights: Annotated[
         str, typer.Option(help="none, imagenet (downloaded once, cached) or a local .h5 PATH.")
     ] = "none",
+    encoder_alpha: Annotated[
+        float | None,
+        typer.Option(
+            help="The encoder's width multiplier (default 0.35 for mobilenetv2, 1.0 for "
+            "mobilenetv3small); ImageNet weights exist for some values only."
+        ),
+    ] = None,
     freeze_encoder_epochs: Annotated[
         int, typer.Option(help="Train with a frozen encoder for this many epochs first.")
     ] = 0,
@@ -219,6 +226,8 @@ def train(
 
     if data is None and not resume:
         fail("--data is required (a folder with images/ + masks/, or Kaggle .tif files)")
+    if encoder_alpha is not None and (encoder is None or encoder_alpha <= 0):
+        fail(f"--encoder-alpha {encoder_alpha}: needs --encoder and a value above 0")
     options = TrainOptions(
         data=data,
         out=out,
@@ -252,6 +261,7 @@ def train(
         seed=seed,
         encoder=encoder,
         encoder_weights=encoder_weights,
+        encoder_alpha=encoder_alpha,
         freeze_encoder_epochs=freeze_encoder_epochs,
         qat=qat,
         qat_epochs=qat_epochs,
@@ -413,6 +423,11 @@ def calibration_build(
     say(f"wrote {manifest}; next: edgeseg convert RUN_DIR --int8 --calibration {out}")
 
 
+Credit = Annotated[
+    str, typer.Option(help="The dataset's credit line, written into the reports (its licence).")
+]
+
+
 @app.command()
 @user_errors
 def parity(
@@ -437,7 +452,7 @@ def parity(
         int, typer.Option(min=0, help="Frames per overlay group (worst, best, disagreement).")
     ] = 3,
     threads: Threads = None,
-    credit: Annotated[str, typer.Option(help="Dataset credit for the report footer.")] = "",
+    credit: Credit = "",
 ) -> None:
     """Int8 vs float on the same frames: accuracy, agreement, paired tests; exit 0 pass, 1 fail."""
     require_tensorflow()
@@ -485,6 +500,7 @@ def compare(
     seed: Annotated[int, typer.Option()] = 0,
     latency: Annotated[bool, typer.Option(help="Convert to int8 and time it.")] = True,
     force: Annotated[bool, typer.Option(help="Overwrite an existing comparison.")] = False,
+    credit: Credit = "",
 ) -> None:
     """Train and evaluate several models and baselines under one split and metric code."""
     require_tensorflow()
@@ -505,6 +521,7 @@ def compare(
             baselines=chosen,
             latency=latency,
             force=force,
+            credit=credit,
             progress=bar.advance,
             total=bar.total,
             log=say,
@@ -525,6 +542,7 @@ def analyze(
     out: Annotated[Path | None, typer.Option(help="Output folder (default RUN_DIR/analysis).")] = (
         None
     ),
+    credit: Credit = "",
 ) -> None:
     """Error analysis: missed nerves, false alarms, boundary errors, by image characteristics."""
     require_tensorflow()
@@ -538,6 +556,7 @@ def analyze(
             compare_to=compare_to,
             out=out,
             which=model,
+            credit=credit,
             progress=bar.advance,
             total=bar.total,
             log=say,
@@ -553,12 +572,13 @@ def tune_postprocess(
         Path | None, typer.Option(help="Data holding the run's validation subjects.")
     ] = None,
     model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
+    credit: Credit = "",
 ) -> None:
     """Measure each post-processing step on the run's validation frames (never the test split)."""
     require_tensorflow()
     from edgeseg.train.postprocess_tuning import tune_postprocess as run_tune
 
-    result = run_tune(run_dir, data=data, which=model, log=say)
+    result = run_tune(run_dir, data=data, which=model, credit=credit, log=say)
     say(f"recommended: {result['flags']}")
 
 

@@ -66,7 +66,7 @@ class Preprocessing:
 QAT_LEARNING_RATE = 1e-5
 
 # U-Nets that take a strided stem. Their default (stride 2: the network runs at half the input
-# resolution) is 2.8x faster in int8 at 128x128; runs saved before the option existed were 1.
+# resolution) is about 3x faster in int8 at 128x128; runs saved before the option existed were 1.
 STEM_ARCHS = ("resunet", "unet")
 
 

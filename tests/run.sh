@@ -6,7 +6,17 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
+  if ! "$PY" -m venv .venv 2>/dev/null; then  # Debian ships venv's ensurepip separately
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      rm -rf .venv
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+      "$PY" -m venv .venv
+    else
+      echo "python3 -m venv failed: install python3-venv (Debian/Ubuntu) and run this again" >&2
+      exit 2
+    fi
+  fi
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet -e ".[train,dev]"

@@ -199,7 +199,13 @@ def test_analyze_end_to_end(two_runs, tmp_path):
     data, run, other = two_runs
     out = tmp_path / "analysis"
     report = analyze(
-        run, data, compare_to=other, out=out, subject_regex=r"^(s\d+)_", log=lambda _m: None
+        run,
+        data,
+        compare_to=other,
+        out=out,
+        subject_regex=r"^(s\d+)_",
+        credit="test data, CC BY 4.0",
+        log=lambda _m: None,
     )
     for name in ("analysis.json", "analysis.md", "per_frame.csv"):
         assert (out / name).is_file()
@@ -207,6 +213,8 @@ def test_analyze_end_to_end(two_runs, tmp_path):
         with Image.open(out / name) as img:
             assert img.size[0] > 100
     saved = json.loads((out / "analysis.json").read_text())
+    assert saved["credit"] == "test data, CC BY 4.0"
+    assert "- data credit: test data, CC BY 4.0" in (out / "analysis.md").read_text()
     assert saved["frames"] == 24 and saved["class"] == "nerve"
     assert {"noise", "rms_contrast", "nerve_contrast", "brightness", "area", "subject"} <= set(
         saved["breakdown"]

@@ -113,3 +113,19 @@ def test_bad_class_map_is_one_line(tmp_path, synth_dir):
 
 def test_module_entry_point_matches_console_script():
     assert Path(sys.executable).with_name("edgeseg").exists()
+
+
+def test_encoder_alpha_without_encoder_is_one_line(tmp_path, synth_dir):
+    proc = run_cli(
+        "train", "--data", str(synth_dir), "--out", str(tmp_path / "r"), "--encoder-alpha", "0.5"
+    )
+    _one_line_error(proc, "--encoder-alpha 0.5: needs --encoder")
+    assert not (tmp_path / "r").exists()
+
+
+def test_encoder_alpha_reaches_the_run_config(synth_dir):
+    from edgeseg.train.runner import TrainOptions, config_from_options
+
+    options = TrainOptions(data=synth_dir, out=synth_dir, encoder="mobilenetv2", encoder_alpha=0.5)
+    model = config_from_options(options, "paired").model
+    assert (model.arch, model.encoder_alpha) == ("mobilenetv2_unet", 0.5)

@@ -35,6 +35,9 @@ TINY = dict(
 )
 
 
+CREDIT = "test dataset (example.org), CC BY 4.0"
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     from edgeseg.train.synth import write_dataset
@@ -48,7 +51,9 @@ def data(tmp_path_factory):
 def first(tmp_path_factory, data):
     out = tmp_path_factory.mktemp("cmp") / "a"
     ticks = []
-    report = compare(data, "resunet,fcn", out, progress=ticks.append, latency=True, **TINY)
+    report = compare(
+        data, "resunet,fcn", out, progress=ticks.append, latency=True, credit=CREDIT, **TINY
+    )
     return out, report, ticks
 
 
@@ -61,6 +66,8 @@ def test_writes_all_reports(first):
         assert (out / "runs" / model / "model_best.h5").is_file()
     saved = json.loads((out / "comparison.json").read_text())
     results = saved["results"]
+    assert results["credit"] == CREDIT  # the dataset's credit goes wherever results are shown
+    assert all(CREDIT in (out / f"comparison.{ext}").read_text() for ext in ("md", "html"))
     assert [m["name"] for m in results["methods"]] == ["resunet", "fcn", "edges", "otsu"]
     assert [m["kind"] for m in results["methods"]] == ["model", "model", "baseline", "baseline"]
     n_test = results["split"]["test_frames"]
@@ -96,7 +103,7 @@ def test_latency_is_measured_or_explained(first):
 
 def test_same_seed_same_results(first, data, tmp_path):
     out, _, _ = first
-    again = compare(data, ["resunet", "fcn"], tmp_path / "b", latency=False, **TINY)
+    again = compare(data, ["resunet", "fcn"], tmp_path / "b", latency=False, credit=CREDIT, **TINY)
     before = json.loads((out / "comparison.json").read_text())["results"]
     after = json.loads((tmp_path / "b" / "comparison.json").read_text())["results"]
     assert before == after

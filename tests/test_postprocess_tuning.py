@@ -149,13 +149,14 @@ def test_tunes_on_validation_subjects_only(tmp_path):
     write_dataset(data, 24, size=(64, 64), seed=0)  # subjects s00, s01, s02
     run = make_run(tmp_path / "run", data, "fcn")
     seen = []
-    report = tune_postprocess(run, subject_regex=r"^(s\d+)_", log=seen.append)
+    report = tune_postprocess(run, subject_regex=r"^(s\d+)_", credit="test data", log=seen.append)
     assert report["full"]["frames"] == 8  # s02 only
     assert "16 frames of training/other subjects are left out" in seen[0]
     saved = json.loads((run / "postprocess" / "postprocess.json").read_text())
     assert saved["recommended"]["threshold"] == 0.5
     assert "--min-area" in saved["flags"]
-    assert "Steps added in order" in (run / "postprocess" / "postprocess.md").read_text()
+    markdown = (run / "postprocess" / "postprocess.md").read_text()
+    assert "Steps added in order" in markdown and "- data credit: test data" in markdown
     # Without the training regex no frame maps to a validation subject: refuse, do not guess.
     with pytest.raises(ConfigError, match="validation subjects"):
         tune_postprocess(run, log=seen.append)

@@ -432,6 +432,7 @@ def render_markdown(report: dict) -> str:
         f"(rate {_f(o['fn_rate'])}); nerves on empty frames (FP frames) {o['fp_frames']} "
         f"(rate {_f(o['fp_rate'])}); boundary on detected frames: median HD95 "
         f"{_f(o['hd95_median'], 1)} px, BF@{report['tolerance']:g}px {_f(o['bf'])}",
+        *([f"- data credit: {report['credit']}"] if report.get("credit") else []),
         "",
         "## By image characteristic (tertiles)",
         "",
@@ -492,6 +493,7 @@ def analyze(
     class_name: str | None = None,
     gallery_size: int = 8,
     tolerance: float = 2.0,
+    credit: str = "",
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
     log: Callable[[str], None] = print,
@@ -513,6 +515,7 @@ def analyze(
         "run_dir": str(run_dir),
         "model": which,
         "data": str(data),
+        "credit": credit,
         "class": cls,
         "frames": len(rows),
         "tolerance": tolerance,

@@ -328,6 +328,7 @@ def _setup_lines(results: dict) -> list[str]:
         f"{s['epochs']} epochs (no early stopping), batch {s['batch_size']}, lr {s['lr']}, "
         f"base filters {s['base_filters']}, depth {s['depth']}, seed {s['seed']}; best "
         "validation-Dice checkpoint; metrics at original frame size, empty/empty = 1",
+        *([f"data credit: {results['credit']}"] if results.get("credit") else []),
     ]
 
 
@@ -447,6 +448,7 @@ def compare(
     manifest: Path | None = None,
     latency: bool = True,
     force: bool = False,
+    credit: str = "",
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
     log: Log = print,
@@ -581,6 +583,7 @@ def compare(
             "data": str(data),
             "layout": found_layout,
             "test_source": str(test_data) if test_data else "held-out subjects of --data",
+            "credit": credit,
             "classes": class_names,
             "reference": reference,
             "settings": {

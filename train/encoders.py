@@ -123,7 +123,7 @@ def _check(encoder: str, input_shape: tuple[int, int, int], weights: str, alpha:
     spec = ENCODERS[encoder]
     if weights == "imagenet" and alpha not in spec.imagenet_alphas:
         raise ConfigError(
-            f"--alpha {alpha} has no ImageNet {encoder} weights: use one of "
+            f"--encoder-alpha {alpha} has no ImageNet {encoder} weights: use one of "
             f"{', '.join(str(a) for a in spec.imagenet_alphas)} or --encoder-weights none"
         )
 
@@ -319,7 +319,7 @@ def load_encoder_weights(model: keras.Model, path: Path) -> dict[str, int]:
     if loaded == 0:
         raise ModelError(
             f"{path}: none of its layers matches the {model.name} encoder "
-            f"({skipped} with other shapes): is it for this encoder and this --alpha?"
+            f"({skipped} with other shapes): is it for this encoder and this --encoder-alpha?"
         )
     model.load_weights(str(path), by_name=True, skip_mismatch=True)
     return {"loaded": loaded, "skipped": skipped}

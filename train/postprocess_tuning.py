@@ -305,6 +305,7 @@ def render_markdown(report: dict) -> str:
         "",
         f"- {full['frames']} validation frames of {report['data']}, class `{report['class']}`; "
         "mean Dice (empty/empty = 1) at the model's input resolution",
+        *([f"- data credit: {report['credit']}"] if report.get("credit") else []),
     ]
     if full["skipped"]:
         parts.append(f"- skipped: {', '.join(full['skipped'])} (the model has no presence head)")
@@ -342,6 +343,7 @@ def tune_postprocess(
     subject_regex: str | None = None,
     manifest: Path | None = None,
     class_name: str | None = None,
+    credit: str = "",
     log: Callable[[str], None] = print,
 ) -> dict:
     """``edgeseg tune-postprocess RUN_DIR``: ablation on validation frames, reports written.
@@ -361,6 +363,7 @@ def tune_postprocess(
         "run_dir": str(run_dir),
         "data": str(data if data is not None else cfg.data),
         "class": class_name or cfg.class_names[0],
+        "credit": credit,
         "model": which,
         "full": full,
         "runtime": runtime,

@@ -63,6 +63,7 @@ class TrainOptions:
     seed: int = 0
     encoder: str | None = None
     encoder_weights: str = "none"
+    encoder_alpha: float | None = None
     freeze_encoder_epochs: int = 0
     qat: bool = False
     deterministic: bool = False
@@ -94,6 +95,7 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
             presence_head=opt.presence,
             encoder=opt.encoder,
             encoder_weights=opt.encoder_weights,
+            encoder_alpha=opt.encoder_alpha,
         ),
         train=TrainSpec(
             epochs=opt.epochs,
