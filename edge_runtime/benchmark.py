@@ -324,7 +324,9 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             lines.append([Path(r["model"]).name, r["backend"], r["requested_delegate"],
                           str(r["threads"] or "-"), "error: " + r["error"]])  # fmt: skip
             continue
-        delegate = r["delegate"] + ("*" if r.get("fallback") else "")
+        delegate = r["delegate"]
+        if r.get("fallback"):  # which request fell back, e.g. gpu->cpu*
+            delegate = f"{r['requested_delegate']}->{delegate}*"
         rss = f"{r['peak_rss_mb']:.0f} MB" if r.get("peak_rss_mb") is not None else "-"
         lines.append([
             Path(r["model_file"]).name, r["backend"], delegate, str(r["threads"] or "-"),
@@ -340,5 +342,5 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         for row in lines
     ]
     if any(r.get("fallback") for r in rows):
-        text.append("* requested delegate unavailable, ran on CPU (see 'fallback' in the JSON)")
+        text.append("* the requested delegate is unavailable here: the row ran on the CPU")
     return "\n".join(line.rstrip() for line in text)

@@ -50,10 +50,43 @@ def user_errors(fn):
             if os.environ.get("EDGESEG_DEBUG"):
                 raise
             fail(str(exc), exc.exit_code)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+            if os.environ.get("EDGESEG_DEBUG"):
+                raise
+            fail(path_kind_message(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
     return wrapper
+
+
+def path_kind_message(exc: OSError) -> str:
+    """One line for a file where a folder belongs, or the reverse."""
+    where = exc.filename or "a path"
+    if isinstance(exc, IsADirectoryError):
+        return f"{where} is a folder, but a file is needed there: choose another path"
+    return f"{where} (or a folder above it) is a file, but a folder is needed: choose another path"
+
+
+def check_out_folder(path: Path | None, flag: str = "--out") -> None:
+    """Fail before any work when ``path`` (or a parent) exists but is not a folder."""
+    if path is None:
+        return
+    for here in (Path(path), *Path(path).parents):
+        if here.exists():
+            if not here.is_dir():
+                what = "" if here == Path(path) else f" ({here} is a file)"
+                fail(f"{flag} {path}: is not a folder{what}; choose another path")
+            return
+
+
+def check_out_file(path: Path | None, flag: str) -> None:
+    """Fail before any work when ``path`` is a folder or its parent is a file."""
+    if path is None:
+        return
+    if Path(path).is_dir():
+        fail(f"{flag} {path}: is a folder; give a file name, e.g. {Path(path) / 'out.json'}")
+    check_out_folder(Path(path).parent, flag)
 
 
 def require_tensorflow() -> None:
@@ -97,26 +130,49 @@ def main_options(
 def data_synth(
     out: Annotated[Path, typer.Option("--out", help="Folder to write images/ and masks/ into.")],
     n: Annotated[int, typer.Option("--n", min=1, help="Number of frames.")] = 200,
-    size: Annotated[int, typer.Option("--size", min=32, help="Frame side in pixels.")] = 128,
+    size: Annotated[
+        int, typer.Option("--size", min=32, max=2048, help="Frame side in pixels.")
+    ] = 128,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
     empty_fraction: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of frames with no nerve.")
     ] = 0.25,
+    force: Annotated[
+        bool, typer.Option(help="Replace the images/ and masks/ of an existing dataset in --out.")
+    ] = False,
 ) -> None:
-    """Write a synthetic ultrasound phantom dataset (paired folders, nerve=1, vessel=2)."""
+    """Write a synthetic ultrasound phantom dataset (paired folders, nerve=1, vessel=2).
+
+    Example: edgeseg data synth --out data/phantoms --n 200 --size 128
+    """
+    import shutil
+
     from edgeseg.progress import progress_bar
     from edgeseg.train.synth import write_dataset
 
+    check_out_folder(out)
+    parts = [out / "images", out / "masks"]
+    if any(p.exists() and any(p.iterdir()) for p in parts):
+        if not force:
+            fail(f"--out {out} already holds a dataset: pass --force to replace it")
+        for part in parts:
+            shutil.rmtree(part, ignore_errors=True)
+    new = not out.exists()
     start = time.time()
-    with progress_bar("synthesizing", n) as bar:
-        paths = write_dataset(
-            out,
-            n,
-            size=(size, size),
-            seed=seed,
-            empty_fraction=empty_fraction,
-            progress=bar.advance,
-        )
+    try:
+        with progress_bar("synthesizing", n) as bar:
+            paths = write_dataset(
+                out,
+                n,
+                size=(size, size),
+                seed=seed,
+                empty_fraction=empty_fraction,
+                progress=bar.advance,
+            )
+    except BaseException:
+        if new:  # nothing half-written: a new folder goes again
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     say(
         f"wrote {len(paths)} frames to {out} in {time.time() - start:.1f}s; "
         f"next: edgeseg data check {out}"
@@ -137,6 +193,10 @@ def data_check(
     from edgeseg.datacheck import check_dataset
     from edgeseg.progress import progress_bar
 
+    if not data.is_dir():
+        fail(f"{data}: {'is a file' if data.exists() else 'does not exist'}; pass a dataset folder")
+    if layout not in ("auto", "kaggle", "paired"):
+        fail(f"--layout {layout}: expected auto, kaggle or paired")
     with progress_bar("checking") as bar:
         report = check_dataset(data, parse_classes(classes), layout, bar.advance, bar.total)
     for line in report.lines():
@@ -162,14 +222,19 @@ def train(
         str | None, typer.Option(help="Regex whose first group is the subject (paired layout).")
     ] = None,
     manifest: Annotated[Path | None, typer.Option(help="CSV with columns image,subject.")] = None,
-    val_fraction: Annotated[float, typer.Option(help="Validation share of frames.")] = 0.2,
-    size: Annotated[int, typer.Option(help="Model input side (multiple of 16).")] = 128,
+    val_fraction: Annotated[
+        float, typer.Option(min=0.05, max=0.5, help="Validation share of frames.")
+    ] = 0.2,
+    size: Annotated[int, typer.Option(min=32, help="Model input side (multiple of 16).")] = 128,
     normalize: Annotated[str, typer.Option(help="none, percentile or equalize.")] = "percentile",
     clahe: Annotated[bool, typer.Option(help="Contrast-limited histogram equalisation.")] = False,
     denoise: Annotated[str, typer.Option(help="none, median or gaussian.")] = "none",
-    arch: Annotated[str, typer.Option(help="resunet (default) or unet.")] = "resunet",
-    base_filters: Annotated[int, typer.Option(help="Filters at the first level.")] = 12,
-    depth: Annotated[int, typer.Option(help="Number of down-sampling levels.")] = 3,
+    arch: Annotated[
+        str,
+        typer.Option(help="resunet (default), unet, attention_unet, unetpp, mnv2_unet or fcn."),
+    ] = "resunet",
+    base_filters: Annotated[int, typer.Option(min=1, help="Filters at the first level.")] = 12,
+    depth: Annotated[int, typer.Option(min=1, help="Number of down-sampling levels.")] = 3,
     stem_stride: Annotated[
         int | None,
         typer.Option(
@@ -181,22 +246,28 @@ def train(
         bool, typer.Option(help="With --stem-stride 2: a full-resolution refinement head.")
     ] = False,
     presence: Annotated[bool, typer.Option(help="Add the nerve-presence head.")] = True,
-    epochs: Annotated[int, typer.Option(min=1)] = 50,
-    batch_size: Annotated[int, typer.Option(min=1)] = 16,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs (at most).")] = 50,
+    batch_size: Annotated[int, typer.Option(min=1, help="Frames per training step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (above 0).")] = 1e-3,
     loss: Annotated[str, typer.Option(help="dice or dice_bce.")] = "dice_bce",
-    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 15,
+    patience: Annotated[int, typer.Option(min=1, help="Early-stopping patience (epochs).")] = 15,
     augment: Annotated[bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")] = True,
-    threshold: Annotated[float, typer.Option(help="Mask threshold recorded for later.")] = 0.5,
-    min_area: Annotated[int, typer.Option(help="Drop components smaller than this.")] = 0,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Mask threshold recorded for later.")
+    ] = 0.5,
+    min_area: Annotated[
+        int, typer.Option(min=0, help="Drop components smaller than this (pixels).")
+    ] = 0,
     largest_component: Annotated[
         bool, typer.Option(help="Keep only the largest component of each class.")
     ] = False,
     presence_gate: Annotated[
         bool, typer.Option(help="Empty the mask when the presence score is low.")
     ] = False,
-    presence_threshold: Annotated[float, typer.Option(help="Presence gate threshold.")] = 0.5,
-    seed: Annotated[int, typer.Option()] = 0,
+    presence_threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Presence gate threshold.")
+    ] = 0.5,
+    seed: Annotated[int, typer.Option(help="Random seed (split, weights, augmentation).")] = 0,
     encoder: Annotated[
         str | None, typer.Option(help="ImageNet encoder: mobilenetv2 or mobilenetv3small.")
     ] = None,
@@ -211,7 +282,7 @@ def train(
         ),
     ] = None,
     freeze_encoder_epochs: Annotated[
-        int, typer.Option(help="Train with a frozen encoder for this many epochs first.")
+        int, typer.Option(min=0, help="Train with a frozen encoder for this many epochs first.")
     ] = 0,
     qat: Annotated[bool, typer.Option(help="Quantization-aware fine-tuning afterwards.")] = False,
     qat_epochs: Annotated[int, typer.Option(min=1, help="QAT fine-tuning epochs.")] = 5,
@@ -228,6 +299,22 @@ def train(
         fail("--data is required (a folder with images/ + masks/, or Kaggle .tif files)")
     if encoder_alpha is not None and (encoder is None or encoder_alpha <= 0):
         fail(f"--encoder-alpha {encoder_alpha}: needs --encoder and a value above 0")
+    if encoder is None and (encoder_weights != "none" or freeze_encoder_epochs):
+        fail(
+            "--encoder-weights and --freeze-encoder-epochs need --encoder (mobilenetv2 or "
+            "mobilenetv3small)"
+        )
+    if not lr > 0:
+        fail(f"--lr {lr}: the learning rate must be above 0")
+    if subject_regex is not None:
+        import re
+
+        try:
+            re.compile(subject_regex)
+        except re.error as exc:
+            fail(f"--subject-regex {subject_regex!r}: not a regular expression ({exc})")
+    check_out_folder(out)
+    new_out = not out.exists()
     options = TrainOptions(
         data=data,
         out=out,
@@ -270,7 +357,12 @@ def train(
         force=force,
     )
     require_tensorflow()
-    result = train_run(options, log=say)
+    try:
+        result = train_run(options, log=say)
+    except BaseException:
+        if new_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a run that never started leaves no empty folder behind
+        raise
     say(
         f"trained {result.epochs_run} epochs in {result.seconds:.0f}s; best val Dice "
         f"{result.best_val_dice:.4f} at epoch {result.best_epoch}; wrote {result.run_dir}; "
@@ -284,21 +376,28 @@ def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A run directory from edgeseg train.")],
     data: Annotated[Path, typer.Option("--data", help="Labelled data to evaluate on.")],
     model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
-    threshold: Annotated[float | None, typer.Option(help="Override the run's threshold.")] = None,
-    min_area: Annotated[int | None, typer.Option(help="Override the run's min-area.")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Override the run's threshold.")
+    ] = None,
+    min_area: Annotated[
+        int | None, typer.Option(min=0, help="Override the run's min-area.")
+    ] = None,
     largest_component: Annotated[
         bool | None, typer.Option(help="Override: keep only the largest component.")
     ] = None,
     presence_gate: Annotated[
         bool | None, typer.Option(help="Override: empty the mask when presence is low.")
     ] = None,
-    presence_threshold: Annotated[float | None, typer.Option(help="Override the gate.")] = None,
+    presence_threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Override the gate's threshold.")
+    ] = None,
     layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
     out: Annotated[Path | None, typer.Option(help="Folder for evaluation.json.")] = None,
 ) -> None:
     """Dice, IoU, pixel accuracy, precision, recall (Kaggle empty rule) with 95% CIs."""
     from edgeseg.progress import progress_bar
 
+    check_out_folder(out)
     require_tensorflow()
     from edgeseg.train.evaluate import evaluate as run_evaluate
 
@@ -332,6 +431,8 @@ def qat_command(
     force: Annotated[bool, typer.Option(help="Replace an existing QAT model.")] = False,
 ) -> None:
     """Quantization-aware fine-tuning of a trained run (writes RUN_DIR/qat/model_best.h5)."""
+    if not lr > 0:
+        fail(f"--lr {lr}: the learning rate must be above 0")
     require_tensorflow()
     from edgeseg.train.runner import qat_run
 
@@ -346,7 +447,10 @@ def convert(
     float16: Annotated[bool, typer.Option("--float16", help="float16 weights.")] = False,
     dynamic: Annotated[bool, typer.Option("--dynamic", help="Dynamic-range int8 weights.")] = False,
     model: Annotated[
-        str, typer.Option(help="auto (QAT model if there is one), qat, best or last.")
+        str,
+        typer.Option(
+            help="auto (int8: the QAT model if there is one, else best), qat, best, last."
+        ),
     ] = "auto",
     calibration: Annotated[
         Path | None, typer.Option(help="Calibration frames (default: calibration_data/).")
@@ -408,14 +512,15 @@ def calibration_build(
     out: Annotated[Path, typer.Option("--out", help="Folder for the calibration set.")] = Path(
         "calibration_data"
     ),
-    n: Annotated[int, typer.Option("--n", min=1, help="How many frames.")] = 200,
-    seed: Annotated[int, typer.Option()] = 0,
+    n: Annotated[int, typer.Option("--n", min=8, help="How many frames (8 or more).")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed of the pick.")] = 0,
     force: Annotated[bool, typer.Option(help="Replace an existing set.")] = False,
 ) -> None:
     """Pick a representative subset (intensity, contrast, mask area, empty frames, subjects)."""
     from edgeseg.convert.calibration import build_calibration_set
     from edgeseg.progress import progress_bar
 
+    check_out_folder(out)
     with progress_bar("reading frames") as bar:
         manifest = build_calibration_set(
             source, out, n=n, seed=seed, force=force, progress=bar.advance
@@ -455,6 +560,7 @@ def parity(
     credit: Credit = "",
 ) -> None:
     """Int8 vs float on the same frames: accuracy, agreement, paired tests; exit 0 pass, 1 fail."""
+    check_out_folder(out)
     require_tensorflow()
     from edgeseg.train.parity_run import run_parity
 
@@ -503,6 +609,7 @@ def compare(
     credit: Credit = "",
 ) -> None:
     """Train and evaluate several models and baselines under one split and metric code."""
+    check_out_folder(out)
     require_tensorflow()
     from edgeseg.progress import progress_bar
     from edgeseg.train.compare import compare as run_compare
@@ -545,6 +652,7 @@ def analyze(
     credit: Credit = "",
 ) -> None:
     """Error analysis: missed nerves, false alarms, boundary errors, by image characteristics."""
+    check_out_folder(out)
     require_tensorflow()
     from edgeseg.progress import progress_bar
     from edgeseg.train.analyze import analyze as run_analyze
@@ -626,6 +734,7 @@ def predict(
     from edgeseg.edge_runtime.predict import predict as run_predict
     from edgeseg.progress import progress_bar
 
+    check_out_folder(out)
     runtime_warnings_as_lines()
     overrides = {
         k: v for k, v in {"threshold": threshold, "min_area": min_area}.items() if v is not None
@@ -644,9 +753,11 @@ def predict(
             strict_delegate=strict_delegate,
             **overrides,
         )
-    for failure in summary.failed:
-        typer.echo(f"edgeseg: warning: skipped {failure}", err=True)
+    for _source, reason in summary.failed:
+        typer.echo(f"edgeseg: warning: skipped {reason}", err=True)
     say(summary.line())
+    if summary.failed and len(summary.failed) == summary.images:
+        fail(f"none of the {summary.images} images could be read: nothing was written")
 
 
 @app.command()
@@ -671,6 +782,9 @@ def stream(
     """Run a frame sequence at its own pace and print the FPS; unreadable frames are skipped."""
     from edgeseg.edge_runtime.predict import stream as run_stream
 
+    check_out_folder(out)
+    if limit is not None and limit < 1:
+        fail(f"--limit {limit}: must be 1 or more frames")
     runtime_warnings_as_lines()
     summary = run_stream(
         model,
@@ -686,6 +800,8 @@ def stream(
         prefetch=prefetch,
     )
     say(summary.line())
+    if summary.processed == 0:
+        fail(f"none of the {summary.skipped} frames in {frames} could be read")
 
 
 @app.command()
@@ -705,12 +821,19 @@ def benchmark(
     from edgeseg.edge_runtime.benchmark import benchmark as run_benchmark
     from edgeseg.edge_runtime.benchmark import format_table, write_json
 
+    check_out_file(json_out, "--json")
+    try:
+        threads_list = tuple(int(t) for t in threads.split(","))
+    except ValueError:
+        fail(f"--threads {threads!r}: expected thread counts like 1 or 1,2,4")
+    if any(t < 1 for t in threads_list):
+        fail(f"--threads {threads}: thread counts must be 1 or more")
     runtime_warnings_as_lines()
     rows = run_benchmark(
         models,
-        backends=tuple(backends.split(",")),
-        delegates=tuple(delegates.split(",")),
-        threads_list=tuple(int(t) for t in threads.split(",")),
+        backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
+        delegates=tuple(d.strip() for d in delegates.split(",") if d.strip()),
+        threads_list=threads_list,
         runs=runs,
         warmup=warmup,
         frame=frame,
@@ -720,6 +843,8 @@ def benchmark(
     if json_out:
         write_json(rows, json_out)
         say(f"wrote {json_out}")
+    if all("error" in row for row in rows):
+        fail("no row could run (see the errors above)")
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -727,23 +852,43 @@ def benchmark(
 @user_errors
 def pipeline(
     out: Annotated[Path, typer.Option(help="Where everything goes.")] = Path("edgeseg-out"),
-    n: Annotated[int, typer.Option(help="Synthetic frames to make.")] = 160,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 36,
-    qat_epochs: Annotated[int, typer.Option(help="QAT epochs (0: post-training int8).")] = 3,
+    n: Annotated[int, typer.Option(min=40, help="Synthetic frames to make.")] = 160,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 36,
+    qat_epochs: Annotated[int, typer.Option(min=0, help="QAT epochs (0: post-training int8).")] = 3,
     force: Annotated[bool, typer.Option(help="Overwrite a previous pipeline output.")] = False,
 ) -> None:
     """The main job on the embedded default (no download): synthetic data -> train -> evaluate
     -> QAT -> int8 -> parity report."""
     from edgeseg.train.runner import run_pipeline
 
+    check_out_folder(out)
     require_tensorflow()
-    run_pipeline(out, n=n, epochs=epochs, qat_epochs=qat_epochs, force=force, log=say)
+    summary = run_pipeline(out, n=n, epochs=epochs, qat_epochs=qat_epochs, force=force, log=say)
+    if not summary["parity_passed"]:
+        raise typer.Exit(1)  # like `edgeseg parity`: a failed gate is exit 1
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; a usage error (bad option value) is one line, exit 2."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any TensorFlow import
-    app(prog_name="edgeseg")
+    try:
+        code = app(prog_name="edgeseg", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("edgeseg: error: aborted", err=True)
+        code = 1
+    except Exception as exc:  # click's own errors (typer may vendor click: match by class name)
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "ClickException" not in kinds:
+            raise
+        if "NoArgsIsHelpError" in kinds:  # `edgeseg` or a group alone: its help
+            exc.show()
+        elif "UsageError" in kinds and getattr(exc, "ctx", None) is not None:
+            hint = f" (see `{exc.ctx.command_path} --help`)"
+            typer.echo(f"edgeseg: error: {exc.format_message()}{hint}", err=True)
+        else:
+            typer.echo(f"edgeseg: error: {exc.format_message()}", err=True)
+        code = exc.exit_code
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

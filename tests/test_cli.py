@@ -93,7 +93,7 @@ def test_train_missing_mask_is_one_line(tmp_path):
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "images" / "a.png")
     proc = run_cli("train", "--data", str(tmp_path), "--out", str(tmp_path / "r"))
     _one_line_error(proc, "a.png: no mask")
-    assert not (tmp_path / "r" / "config.json").exists()
+    assert not (tmp_path / "r").exists()  # a run that never started leaves no empty folder
 
 
 def test_evaluate_without_run_is_one_line(tmp_path, synth_dir):
@@ -129,3 +129,80 @@ def test_encoder_alpha_reaches_the_run_config(synth_dir):
     options = TrainOptions(data=synth_dir, out=synth_dir, encoder="mobilenetv2", encoder_alpha=0.5)
     model = config_from_options(options, "paired").model
     assert (model.arch, model.encoder_alpha) == ("mobilenetv2_unet", 0.5)
+
+
+@pytest.mark.parametrize(
+    "args,pattern",
+    [
+        (["data", "synth", "--out", "{tmp}/s", "--n", "0"], "Invalid value for '--n'"),
+        (["evaluate", "{tmp}", "--data", "{tmp}", "--threshold", "2"], "'--threshold'"),
+        (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--patience", "-1"], "'--patience'"),
+        (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--lr", "-1"], "--lr -1.0: the"),
+        (["qat", "{tmp}", "--lr", "0"], "--lr 0.0: the learning rate must be above 0"),
+        (["pipeline", "--out", "{tmp}/p", "--epochs", "0"], "Invalid value for '--epochs'"),
+        (["benchmark", "{tmp}/m.tflite", "--threads", "a"], "--threads 'a': expected"),
+        (["stream", "{tmp}/m.tflite", "--frames", "{tmp}", "--limit", "0"], "--limit 0"),
+        (["train", "--data", "{tmp}", "--subject-regex", "("], "not a regular expression"),
+        (["data", "check", "{tmp}/nothing"], "does not exist"),
+        (["nosuchcommand"], "No such command"),
+    ],
+)
+def test_bad_values_are_one_line_before_any_work(tmp_path, args, pattern):
+    proc = run_cli(*(a.replace("{tmp}", str(tmp_path)) for a in args))
+    _one_line_error(proc, pattern)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["data", "synth", "--out", "{file}", "--n", "3"],
+        ["data", "synth", "--out", "{file}/sub", "--n", "3"],
+        ["train", "--data", "{tmp}", "--out", "{file}"],
+        ["evaluate", "{tmp}", "--data", "{tmp}", "--out", "{file}"],
+        ["calibration", "build", "--from", "{tmp}", "--out", "{file}"],
+        ["pipeline", "--out", "{file}"],
+    ],
+)
+def test_an_output_folder_that_is_a_file_is_one_line(tmp_path, args):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    proc = run_cli(*(a.replace("{file}", str(afile)).replace("{tmp}", str(tmp_path)) for a in args))
+    _one_line_error(proc, "is not a folder")
+    assert afile.read_text() == "keep me"
+
+
+def test_benchmark_json_that_is_a_folder_is_one_line(tmp_path, tiny_tflite):
+    proc = run_cli("benchmark", str(tiny_tflite["i8"]), "--json", str(tmp_path), "--runs", "1")
+    _one_line_error(proc, "is a folder; give a file name")
+
+
+def test_data_synth_refuses_to_mix_into_an_existing_dataset(tmp_path):
+    out = tmp_path / "s"
+    assert run_cli("data", "synth", "--out", str(out), "--n", "6", "--size", "32").returncode == 0
+    _one_line_error(
+        run_cli("data", "synth", "--out", str(out), "--n", "3", "--size", "32"), "--force"
+    )
+    assert len(list((out / "images").iterdir())) == 6
+    proc = run_cli("data", "synth", "--out", str(out), "--n", "3", "--size", "32", "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert len(list((out / "images").iterdir())) == len(list((out / "masks").iterdir())) == 3
+
+
+def test_predict_with_no_readable_image_exits_2(tmp_path, tiny_tflite):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    proc = run_cli("predict", str(tiny_tflite["i8"]), str(bad), "--out", str(tmp_path / "o"))
+    _one_line_error(proc, "none of the 1 images could be read")
+    warning = [ln for ln in proc.stderr.splitlines() if ln.startswith("edgeseg: warning:")]
+    assert warning == [warning[0]] and "bad.png: unreadable image" in warning[0]
+    assert "('" not in warning[0]  # the reason, not a Python tuple
+
+
+def test_stream_with_no_readable_frame_exits_2(tmp_path, tiny_tflite):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for name in ("a.png", "b.png"):
+        (frames / name).write_bytes(b"garbage")
+    proc = run_cli("stream", str(tiny_tflite["i8"]), "--frames", str(frames))
+    _one_line_error(proc, "none of the 2 frames")
