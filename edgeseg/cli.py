@@ -143,6 +143,7 @@ def data_synth(
 ) -> None:
     """Write a synthetic ultrasound phantom dataset (paired folders, nerve=1, vessel=2).
 
+    \b
     Example: edgeseg data synth --out data/phantoms --n 200 --size 128
     """
     import shutil
@@ -188,7 +189,11 @@ def data_check(
 ) -> None:
     """Counts, sizes, empty masks, unreadable files, mismatches, contradictory duplicates.
 
-    Exits 1 if the data is not usable as it is."""
+    Exits 1 if the data is not usable as it is.
+
+    \b
+    Example: edgeseg data check ../shared/data/usgra-seg/dataset --classes nerve=1,vessel=2
+    """
     from edgeseg.config import parse_classes
     from edgeseg.datacheck import check_dataset
     from edgeseg.progress import progress_bar
@@ -292,7 +297,11 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run in --out.")] = False,
 ) -> None:
-    """Train a lightweight U-Net (Dice+BCE, Adam, subject-wise validation, checkpoints)."""
+    """Train a lightweight U-Net (Dice+BCE, Adam, subject-wise validation, checkpoints).
+
+    \b
+    Example: edgeseg train --data ../shared/data/usgra-seg/dataset --out runs/usgra-nerve
+    """
     from edgeseg.train.runner import TrainOptions, train_run
 
     if data is None and not resume:
@@ -394,7 +403,11 @@ def evaluate(
     layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
     out: Annotated[Path | None, typer.Option(help="Folder for evaluation.json.")] = None,
 ) -> None:
-    """Dice, IoU, pixel accuracy, precision, recall (Kaggle empty rule) with 95% CIs."""
+    """Dice, IoU, pixel accuracy, precision, recall (Kaggle empty rule) with 95% CIs.
+
+    \b
+    Example: edgeseg evaluate runs/usgra-nerve --data ../shared/data/usgra-seg/dataset/test
+    """
     from edgeseg.progress import progress_bar
 
     check_out_folder(out)
@@ -430,7 +443,11 @@ def qat_command(
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = QAT_LEARNING_RATE,
     force: Annotated[bool, typer.Option(help="Replace an existing QAT model.")] = False,
 ) -> None:
-    """Quantization-aware fine-tuning of a trained run (writes RUN_DIR/qat/model_best.h5)."""
+    """Quantization-aware fine-tuning of a trained run (writes RUN_DIR/qat/model_best.h5).
+
+    \b
+    Example: edgeseg qat runs/usgra-nerve --epochs 5
+    """
     if not lr > 0:
         fail(f"--lr {lr}: the learning rate must be above 0")
     require_tensorflow()
@@ -470,7 +487,11 @@ def convert(
         bool, typer.Option(help="Check ops for the Edge TPU; compile if edgetpu_compiler exists.")
     ] = False,
 ) -> None:
-    """Export to TensorFlow Lite (default float32) with edgeseg metadata inside."""
+    """Export to TensorFlow Lite (default float32) with edgeseg metadata inside.
+
+    \b
+    Example: edgeseg convert runs/usgra-nerve --int8 (writes runs/usgra-nerve/export/)
+    """
     require_tensorflow()
     from edgeseg.convert.tflite import export
 
@@ -559,7 +580,12 @@ def parity(
     threads: Threads = None,
     credit: Credit = "",
 ) -> None:
-    """Int8 vs float on the same frames: accuracy, agreement, paired tests; exit 0 pass, 1 fail."""
+    """Int8 vs float on the same frames: accuracy, agreement, paired tests; exit 0 pass, 1 fail.
+
+    \b
+    Example: edgeseg parity --float runs/usgra-nerve --data DIR/test --out runs/usgra-nerve/parity
+      --tflite runs/usgra-nerve/export/model_int8.tflite
+    """
     check_out_folder(out)
     require_tensorflow()
     from edgeseg.train.parity_run import run_parity
@@ -730,7 +756,11 @@ def predict(
     strict_delegate: StrictDelegate = False,
     input_size: InputSize = None,
 ) -> None:
-    """Segment images with a .tflite model: <stem>_mask.png and <stem>_overlay.png."""
+    """Segment images with a .tflite model: <stem>_mask.png and <stem>_overlay.png.
+
+    \b
+    Example: edgeseg predict model_int8.tflite frames/ --out masks/
+    """
     from edgeseg.edge_runtime.predict import predict as run_predict
     from edgeseg.progress import progress_bar
 
@@ -779,7 +809,11 @@ def stream(
     strict_delegate: StrictDelegate = False,
     input_size: InputSize = None,
 ) -> None:
-    """Run a frame sequence at its own pace and print the FPS; unreadable frames are skipped."""
+    """Run a frame sequence at its own pace and print the FPS; unreadable frames are skipped.
+
+    \b
+    Example: edgeseg stream model_int8.tflite --frames clip/ --smoothing 0.5 --out masks/
+    """
     from edgeseg.edge_runtime.predict import stream as run_stream
 
     check_out_folder(out)
@@ -817,7 +851,12 @@ def benchmark(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write rows as JSON.")] = None,
     input_size: InputSize = None,
 ) -> None:
-    """Init, warm-up, latency p50/p90/p99, FPS, memory, size per model, backend, delegate."""
+    """Init, warm-up, latency p50/p90/p99, FPS, memory, size per model, backend, delegate.
+
+    \b
+    Example: edgeseg benchmark model_int8.tflite model_float32.tflite --threads 1,2
+      --json bench.json
+    """
     from edgeseg.edge_runtime.benchmark import benchmark as run_benchmark
     from edgeseg.edge_runtime.benchmark import format_table, write_json
 
