@@ -27,7 +27,7 @@ from PIL import Image
 from edgeseg.config import Preprocessing
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import IMAGE_SUFFIXES, read_gray, read_label, resize_gray
-from edgeseg.io import write_text_atomic
+from edgeseg.io import check_output_folder, write_text_atomic
 from edgeseg.preprocess import preprocess
 
 MIN_IMAGES = 8  # below this, int8 ranges are a guess: refuse
@@ -38,9 +38,30 @@ MANIFEST_FIELDS = ("file", "source", "subject", "mean", "std", "mask_area", "emp
 REBUILD_HINT = "edgeseg calibration build --from DIR"
 
 
+DEFAULT_DIR_NAME = "calibration_data"
+
+
+def packaged_calibration_dir() -> Path:
+    """The synthetic phantom set shipped at the repository root (``calibration_data/``)."""
+    return Path(__file__).resolve().parents[1] / DEFAULT_DIR_NAME
+
+
 def default_calibration_dir() -> Path:
-    """``calibration_data/`` at the repository root (present in a source checkout)."""
-    return Path(__file__).resolve().parents[1] / "calibration_data"
+    """``./calibration_data`` in the current folder when it exists, else the packaged set."""
+    local = Path.cwd() / DEFAULT_DIR_NAME
+    return local if local.is_dir() else packaged_calibration_dir()
+
+
+def _default_note(folder: Path, count: int) -> str:
+    """The one-line warning when no ``--calibration`` was given: which folder was used."""
+    if folder.resolve() == packaged_calibration_dir().resolve():
+        what = f"the synthetic phantoms shipped with edgeseg ({folder}; no ./{DEFAULT_DIR_NAME})"
+    else:
+        what = f"./{DEFAULT_DIR_NAME} ({folder})"
+    return (
+        f"no --calibration given: calibrated on {count} frames from {what}; pass --calibration "
+        "DIR with 100-500 frames like the deployment data"
+    )
 
 
 @dataclass(frozen=True)
@@ -96,7 +117,8 @@ def load_calibration(
 ) -> CalibrationSet:
     """Frames for calibration from a folder (``DIR/images`` or ``DIR``) or an array.
 
-    ``source=None`` uses :func:`default_calibration_dir`. A folder's frames are read with
+    ``source=None`` uses :func:`default_calibration_dir` (``./calibration_data``, else the
+    packaged set) and warns which one was used. A folder's frames are read with
     ``read_gray`` and preprocessed with ``pp``; unreadable files are skipped and reported. An
     array must already be preprocessed model inputs, uint8 (N, H, W) at ``pp``'s size.
     """
@@ -115,8 +137,9 @@ def load_calibration(
         folder = Path(source) if source is not None else default_calibration_dir()
         name = str(folder)
         if not folder.is_dir():
+            state = "is a file, expected a folder" if folder.exists() else "does not exist"
             raise ConfigError(
-                f"calibration folder {folder} does not exist: pass --calibration DIR with "
+                f"calibration folder {folder} {state}: pass --calibration DIR with "
                 f"100-500 frames like the deployment data, or make one with `{REBUILD_HINT}`"
             )
         files = _image_files(folder)
@@ -144,12 +167,13 @@ def load_calibration(
             f"needs at least {min_images} ({recommended}+ recommended); pass --calibration DIR"
         )
     warnings: list[str] = []
-    if len(images) < recommended:
+    if source is None:  # one warning naming the folder (it also covers a small default set)
+        warnings.append(_default_note(folder, len(images)))
+    elif len(images) < recommended:
         warnings.append(
             f"only {len(images)} calibration frames (recommended: {recommended}+): int8 ranges "
             "may not cover the deployment data; pass --calibration DIR"
         )
-        say(warnings[-1])
     result = CalibrationSet(
         images=images,
         source=name,
@@ -264,13 +288,15 @@ def build_calibration_set(
     """
     from edgeseg.datasets import discover
 
-    out_dir = Path(out_dir)
+    out_dir = check_output_folder(Path(out_dir), "--out")
     if n < MIN_IMAGES:
         raise ConfigError(f"--n {n}: a calibration set needs at least {MIN_IMAGES} frames")
     target = out_dir / "images"
     if (target.exists() or (out_dir / MANIFEST).exists()) and not force:
         raise ConfigError(f"{out_dir} already holds a calibration set: pass --force to replace it")
-    samples, _ = discover(from_dir, layout, subject_regex, manifest, require_masks=False)
+    samples, _ = discover(
+        from_dir, layout, subject_regex, manifest, require_masks=False, hint="pass --from DIR"
+    )
     frames: list[_Frame] = []
     for i, sample in enumerate(samples):
         try:

@@ -102,21 +102,13 @@ class ExportResult:
 
 def resolve_source(run_dir: Path, which: str, variant: Variant) -> tuple[str, Path]:
     """(source name, model path) for ``--model``; ModelError if the run lacks that model."""
-    from edgeseg.train.serialization import model_path
+    from edgeseg.train.serialization import model_path, require_model
 
     check_source(which, variant)
     qat = model_path(run_dir, "qat")
     if which == "auto":
         which = "qat" if variant.name == "int8" and qat.is_file() else "best"
-    path = model_path(run_dir, which)
-    if not path.is_file():
-        hint = (
-            f"run `edgeseg qat {run_dir}` first, or pass --model best"
-            if which == "qat"
-            else f"train first (`edgeseg train --data DIR --out {run_dir}`)"
-        )
-        raise ModelError(f"{run_dir} has no {path.relative_to(run_dir)}: {hint}")
-    return which, path
+    return which, require_model(run_dir, which)
 
 
 def check_edgeseg_model(model, cfg: RunConfig, path: Path) -> bool:
@@ -170,6 +162,11 @@ def check_writable(target: Path, force: bool) -> None:
     parent = target.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(
+            f"cannot write {target}: {parent} is a file, expected a folder; "
+            "pass --out FILE.tflite or a folder"
+        )
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(
             f"cannot write {target}: {parent} is not writable (permission denied); "
@@ -252,7 +249,8 @@ def export(
     """Convert a run's model to one TFLite variant with embedded metadata; see module docs.
 
     ``which``: ``auto`` (int8: QAT model if present, else best), ``qat``, ``best``, ``last``.
-    ``calibration``: folder of frames (default ``calibration_data/``) or a uint8 (N, H, W)
+    ``calibration``: folder of frames (default ``./calibration_data`` if present, else the
+    packaged synthetic set; a warning names the one used) or a uint8 (N, H, W)
     array of preprocessed frames; post-training int8 only. ``io``: tensor type of the int8
     model's input/output (``uint8`` default, ``int8``, ``float32``). ``out``: file or folder
     (default ``RUN_DIR/export/``). ``debug_quantization`` writes ``quant_debug_int8.json``
@@ -321,7 +319,6 @@ def export(
         write_bytes_atomic(target, data)
     except PermissionError as exc:
         raise ConfigError(f"cannot write {target}: permission denied; pass --out") from exc
-    say(f"wrote {target} ({len(data) / KIB:.0f} KiB)")
 
     debug_path = None
     if debug_rows is not None:

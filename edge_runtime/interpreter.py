@@ -138,7 +138,7 @@ def resolve_backend(backend: str = "auto") -> _Backend:
             )
             raise DependencyError(
                 f"backend {backend!r} is not installed ({exc}): pip install {package}, "
-                "or pass --backend auto"
+                "or use the auto backend"
             ) from exc
     for name in ("litert", "tflite_runtime", "tensorflow"):
         try:
@@ -232,9 +232,8 @@ def check_model_file(path: Path) -> Path:
     """ModelError unless ``path`` is a readable file with the TFLite identifier."""
     path = Path(path)
     if not path.is_file():
-        raise ModelError(
-            f"model file {path} not found: pass the .tflite written by edgeseg convert"
-        )
+        state = "is a folder, expected a .tflite file" if path.is_dir() else "not found"
+        raise ModelError(f"model file {path} {state}: pass the .tflite written by edgeseg convert")
     try:
         with path.open("rb") as fh:
             head = fh.read(8)

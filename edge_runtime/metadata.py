@@ -176,9 +176,8 @@ def _buffer_bytes(reader: _Reader, buffer: int) -> bytes:
 def _read_model_bytes(path: Path) -> bytes:
     path = Path(path)
     if not path.is_file():
-        raise ModelError(
-            f"model file {path} not found: pass the .tflite written by edgeseg convert"
-        )
+        state = "is a folder, expected a .tflite file" if path.is_dir() else "not found"
+        raise ModelError(f"model file {path} {state}: pass the .tflite written by edgeseg convert")
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -23,7 +23,7 @@ from PIL import Image
 from edgeseg.edge_runtime.segmenter import Result, Segmenter
 from edgeseg.errors import DataError
 from edgeseg.imaging import IMAGE_SUFFIXES
-from edgeseg.io import atomic_path
+from edgeseg.io import atomic_path, check_output_folder
 
 MASK_SUFFIX = "_mask.png"
 OVERLAY_SUFFIX = "_overlay.png"
@@ -218,6 +218,7 @@ def predict(
     """
     paths = collect_images(images)
     _check_unique_stems(paths)
+    check_output_folder(Path(out_dir), "--out")
     seg = _open_segmenter(
         model,
         backend=backend,
@@ -276,7 +277,10 @@ def stream(
     """
     folder = Path(frames_dir)
     if not folder.is_dir():
-        raise DataError(f"--frames {folder} is not a folder: pass a folder of frame images")
+        state = "is a file, expected a folder" if folder.exists() else "does not exist"
+        raise DataError(f"--frames {folder} {state}: pass a folder of frame images")
+    if out_dir is not None:
+        check_output_folder(Path(out_dir), "--out")
     frames = image_files(folder)
     if limit is not None:
         frames = frames[: max(0, int(limit))]

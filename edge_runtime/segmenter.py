@@ -461,8 +461,8 @@ class Segmenter:
         if meta is None:
             if size is None:
                 raise ModelError(
-                    f"{self.model_path} has no edgeseg metadata: pass --input-size HxW (and "
-                    "--classes/--threshold if needed), or re-export it with `edgeseg convert`"
+                    f"{self.model_path} has no edgeseg metadata: re-export it with "
+                    "`edgeseg convert`, or give its input size (--input-size HxW)"
                 )
             meta = ModelMetadata(
                 preprocessing=Preprocessing(height=size[0], width=size[1]),

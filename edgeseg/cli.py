@@ -70,14 +70,10 @@ def path_kind_message(exc: OSError) -> str:
 
 def check_out_folder(path: Path | None, flag: str = "--out") -> None:
     """Fail before any work when ``path`` (or a parent) exists but is not a folder."""
-    if path is None:
-        return
-    for here in (Path(path), *Path(path).parents):
-        if here.exists():
-            if not here.is_dir():
-                what = "" if here == Path(path) else f" ({here} is a file)"
-                fail(f"{flag} {path}: is not a folder{what}; choose another path")
-            return
+    if path is not None:
+        from edgeseg.io import check_output_folder
+
+        check_output_folder(path, flag)
 
 
 def check_out_file(path: Path | None, flag: str) -> None:
@@ -470,7 +466,11 @@ def convert(
         ),
     ] = "auto",
     calibration: Annotated[
-        Path | None, typer.Option(help="Calibration frames (default: calibration_data/).")
+        Path | None,
+        typer.Option(
+            help="Calibration frames (default: ./calibration_data if it exists, else the "
+            "bundled synthetic set)."
+        ),
     ] = None,
     io: Annotated[str | None, typer.Option(help="Input/output type: uint8, int8 or float32.")] = (
         None

@@ -64,7 +64,9 @@ def check_dataset(
     and near-duplicate frames whose masks contradict each other."""
     report = CheckReport()
     try:
-        samples, report.layout = discover(Path(root), layout, require_masks=False)
+        samples, report.layout = discover(
+            Path(root), layout, require_masks=False, hint="pass an existing dataset folder"
+        )
     except DataError as exc:
         report.problems.append(str(exc))
         return report

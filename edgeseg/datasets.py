@@ -44,11 +44,21 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def detect_layout(root: Path) -> str:
-    """Which layout a folder has; a clear error if neither."""
+DATA_HINT = "pass --data DIR"
+
+
+def require_folder(root: Path, what: str = "data folder", hint: str = DATA_HINT) -> Path:
+    """``root`` as a Path; a one-line DataError naming it when it is missing or a file."""
     root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"data folder {root} does not exist")
+    if root.is_dir():
+        return root
+    state = "is a file, expected a folder" if root.exists() else "does not exist"
+    raise DataError(f"{what} {root} {state}: {hint}")
+
+
+def detect_layout(root: Path, hint: str = DATA_HINT) -> str:
+    """Which layout a folder has; a clear error if neither."""
+    root = require_folder(root, hint=hint)
     if (root / "images").is_dir() and (root / "masks").is_dir():
         return "paired"
     if any(KAGGLE_NAME.match(p.name) for p in root.iterdir()):
@@ -135,15 +145,21 @@ def discover(
     subject_regex: str | None = None,
     manifest: Path | None = None,
     require_masks: bool = True,
+    hint: str = DATA_HINT,
 ) -> tuple[list[Sample], str]:
-    """List the frames of a dataset folder; returns (samples, layout)."""
-    root = Path(root)
+    """List the frames of a dataset folder; returns (samples, layout).
+
+    A missing folder (or a paired layout's missing ``images/``) is a one-line DataError ending
+    in ``hint`` (what the user should do, e.g. "pass --data DIR").
+    """
     if layout not in LAYOUTS:
         raise DataError(f"--layout {layout!r} is not one of {', '.join(LAYOUTS)}")
-    found = detect_layout(root) if layout == "auto" else layout
+    root = require_folder(root, hint=hint)
+    found = detect_layout(root, hint) if layout == "auto" else layout
     if found == "kaggle":
         samples = _kaggle_samples(root, require_masks)
     else:
+        require_folder(root / "images", "image folder", hint)
         samples = _paired_samples(root, subject_regex, manifest, require_masks)
     if not samples:
         raise DataError(f"{root}: no images found ({found} layout)")
@@ -178,19 +194,44 @@ def subject_split(
     return train, val
 
 
+def read_sample_mask(
+    sample: Sample, values: Sequence[int], frame_shape: tuple[int, ...]
+) -> np.ndarray:
+    """A frame's HxWxC binary masks; DataError naming the mask if its size is not the frame's."""
+    if sample.mask is None:
+        raise DataError(f"{sample.image}: no mask")
+    mask = read_mask(sample.mask, values)
+    h, w = frame_shape[:2]
+    if mask.shape[:2] != (h, w):
+        raise DataError(
+            f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
+            f"{w}x{h}; masks must match their images"
+        )
+    return mask
+
+
+def check_samples(
+    samples: Sequence[Sample],
+    classes: Sequence[ClassSpec],
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Read every frame and its mask once: DataError for the first unreadable or mismatched one.
+
+    For data that is only read later (a test split), so a bad frame fails before any training.
+    """
+    values = [c.value for c in classes]
+    for sample in samples:
+        read_sample_mask(sample, values, read_gray(sample.image).shape)
+        if progress:
+            progress(1)
+
+
 def load_sample(
     sample: Sample, pp: Preprocessing, classes: Sequence[ClassSpec]
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame -> (uint8 HxW model input, uint8 HxWxC binary masks at the model size)."""
     frame = read_gray(sample.image)
-    if sample.mask is None:
-        raise DataError(f"{sample.image}: no mask")
-    mask = read_mask(sample.mask, [c.value for c in classes])
-    if mask.shape[:2] != frame.shape:
-        raise DataError(
-            f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
-            f"{frame.shape[1]}x{frame.shape[0]}; masks must match their images"
-        )
+    mask = read_sample_mask(sample, [c.value for c in classes], frame.shape)
     return preprocess(frame, pp), resize_mask(mask, pp.size)
 
 

@@ -226,3 +226,38 @@ def test_analyze_end_to_end(two_runs, tmp_path):
     c = saved["comparison"]
     assert c["frames_better"] + c["frames_worse"] + c["frames_tied"] == 24
     assert report["out_dir"] == str(out)
+
+
+def test_missing_compare_run_fails_before_writing(two_runs, tmp_path):
+    from edgeseg.errors import ConfigError
+    from edgeseg.train.analyze import analyze
+
+    data, run, _ = two_runs
+    out = tmp_path / "analysis"
+    with pytest.raises(ConfigError, match=r"--compare .*nonexist: no such run directory"):
+        analyze(run, data, compare_to=tmp_path / "nonexist", out=out, log=lambda _m: None)
+    assert not out.exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="no config.json"):
+        analyze(run, data, compare_to=tmp_path / "empty", out=out, log=lambda _m: None)
+    assert not out.exists()
+
+
+def test_unknown_model_and_mask_mismatch_fail_before_writing(two_runs, tmp_path):
+    import shutil
+
+    from edgeseg.errors import ConfigError, DataError
+    from edgeseg.train.analyze import analyze
+
+    data, run, _ = two_runs
+    out = tmp_path / "analysis"
+    with pytest.raises(ConfigError, match="^--model foo: expected best, last or qat$"):
+        analyze(run, data, out=out, which="foo", log=lambda _m: None)
+    bad = tmp_path / "bad"
+    shutil.copytree(data, bad)
+    mask = sorted((bad / "masks").iterdir())[0]
+    Image.fromarray(np.zeros((80, 100), np.uint8)).save(mask)
+    with pytest.raises(DataError) as info:
+        analyze(run, bad, out=out, log=lambda _m: None)
+    assert str(info.value).startswith(f"{mask}: mask is 100x80 but its image is 64x64")
+    assert not out.exists()

@@ -12,7 +12,7 @@ from PIL import Image
 
 from edgeseg.config import Preprocessing
 from edgeseg.convert import calibration as cal
-from edgeseg.errors import ConfigError
+from edgeseg.errors import ConfigError, DataError
 
 PP = Preprocessing(height=32, width=32)
 
@@ -79,6 +79,43 @@ def test_missing_or_empty_folder_is_a_one_line_error(tmp_path, make, match):
     with pytest.raises(ConfigError, match=match) as info:
         cal.load_calibration(folder, PP)
     assert "\n" not in str(info.value) and "--calibration" in str(info.value)
+
+
+def test_a_file_is_not_a_calibration_folder(tmp_path):
+    frame = _frames(tmp_path / "cal", 1) / "images" / "f000.png"
+    with pytest.raises(ConfigError) as info:
+        cal.load_calibration(frame, PP)
+    message = str(info.value)
+    assert message.startswith(f"calibration folder {frame} is a file, expected a folder: ")
+    assert "does not exist" not in message and "\n" not in message
+    with pytest.raises(ConfigError, match=r"--out .*f000\.png is a file, expected a folder"):
+        cal.build_calibration_set(tmp_path / "cal", frame, n=8)
+    with pytest.raises(DataError, match=r"f000\.png is a file, expected a folder: pass --from"):
+        cal.build_calibration_set(frame, tmp_path / "out", n=8)
+
+
+def test_default_is_calibration_data_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cal.default_calibration_dir() == cal.packaged_calibration_dir()
+    packaged = cal.load_calibration(None, PP)
+    assert packaged.source == str(cal.packaged_calibration_dir())
+    assert len(packaged.warnings) == 1  # one line: which folder, and what to do
+    assert "no --calibration given" in packaged.warnings[0]
+    assert "synthetic phantoms shipped with edgeseg" in packaged.warnings[0]
+    assert "no ./calibration_data" in packaged.warnings[0] and "\n" not in packaged.warnings[0]
+    _frames(tmp_path / "calibration_data", 9)
+    assert cal.default_calibration_dir() == tmp_path / "calibration_data"
+    logs: list[str] = []
+    local = cal.load_calibration(None, PP, log=logs.append)
+    assert local.count == 9 and local.source == str(tmp_path / "calibration_data")
+    assert local.warnings == (
+        f"no --calibration given: calibrated on 9 frames from ./calibration_data "
+        f"({tmp_path / 'calibration_data'}); pass --calibration DIR with 100-500 frames like "
+        "the deployment data",
+    )
+    assert local.warnings[0] not in logs  # a warning is returned, not also logged (no repeat)
+    given = cal.load_calibration(tmp_path / "calibration_data", PP)
+    assert not any("no --calibration" in w for w in given.warnings)
 
 
 # frames, min_images, recommended -> error?, warning?
@@ -148,7 +185,7 @@ def test_build_calibration_set_is_stratified_atomic_and_repeatable(tmp_path):
 
 
 def test_repository_calibration_set_is_small_and_consistent():
-    folder = cal.default_calibration_dir()
+    folder = cal.packaged_calibration_dir()
     rows = list(csv.DictReader((folder / cal.MANIFEST).open()))
     files = sorted(p.name for p in (folder / "images").glob("*.png"))
     assert len(files) >= 32 and sorted(Path(r["file"]).name for r in rows) == files

@@ -168,7 +168,7 @@ def test_an_output_folder_that_is_a_file_is_one_line(tmp_path, args):
     afile = tmp_path / "afile"
     afile.write_text("keep me")
     proc = run_cli(*(a.replace("{file}", str(afile)).replace("{tmp}", str(tmp_path)) for a in args))
-    _one_line_error(proc, "is not a folder")
+    _one_line_error(proc, "is a file, expected a folder")
     assert afile.read_text() == "keep me"
 
 

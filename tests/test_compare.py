@@ -156,3 +156,17 @@ def test_paired_tests_holm_family():
     assert out["c/dice"]["y"]["ttest"]["pvalue_holm"] == pytest.approx(
         min(1.0, 2 * out["c/dice"]["y"]["ttest"]["pvalue"])
     )
+
+
+def test_bad_test_frame_fails_before_any_training(data, tmp_path):
+    from edgeseg.errors import DataError
+    from edgeseg.train.synth import write_dataset
+
+    test = tmp_path / "test"
+    write_dataset(test, 6, size=(64, 64), seed=4)
+    broken = sorted((test / "images").iterdir())[2]
+    broken.write_bytes(b"not an image")
+    out = tmp_path / "cmp"
+    with pytest.raises(DataError, match=rf"{broken.name}: unreadable image"):
+        compare(data, "resunet,fcn", out, test_data=test, latency=False, **TINY)
+    assert not out.exists()  # no runs/<model>/ left behind

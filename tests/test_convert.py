@@ -400,6 +400,32 @@ def test_no_write_permission_real(run, tmp_path):
         ro.chmod(0o700)
 
 
+def test_out_that_is_a_file_says_so(run, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    with pytest.raises(ConfigError) as info:
+        tflite.export(run[0], "float32", out=afile)
+    message = str(info.value)
+    assert f"{afile} is a file, expected a folder" in message
+    assert "permission" not in message and "not writable" not in message
+    assert "\n" not in message
+    with pytest.raises(ConfigError, match="afile is a file, expected a folder"):
+        tflite.check_writable(afile / "deeper" / "model.tflite", force=False)
+    assert afile.read_text() == "not a folder"
+
+
+def test_calibration_file_instead_of_folder(run, tmp_path):
+    frame = tmp_path / "some" / "file.png"
+    frame.parent.mkdir()
+    frame.write_bytes(b"png")
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError) as info:
+        tflite.export(run[0], "int8", which="best", calibration=frame, out=out)
+    assert f"calibration folder {frame} is a file, expected a folder" in str(info.value)
+    assert "does not exist" not in str(info.value)
+    assert not out.exists()
+
+
 def test_failed_check_leaves_nothing(run, int8, tmp_path, monkeypatch):
     """A model that computes in float is refused after conversion: no file, no temp file."""
     converted = int8.path.read_bytes()

@@ -10,7 +10,14 @@ from PIL import Image
 
 from conftest import KAGGLE, USGRA, needs_kaggle, needs_usgra
 from edgeseg.config import ClassSpec, Preprocessing, parse_classes
-from edgeseg.datasets import discover, load_arrays, load_sample, subject_split
+from edgeseg.datasets import (
+    check_samples,
+    discover,
+    load_arrays,
+    load_sample,
+    read_sample_mask,
+    subject_split,
+)
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import read_gray, read_mask
 
@@ -128,6 +135,52 @@ def test_size_mismatch(tmp_path):
     samples, _ = discover(tmp_path)
     with pytest.raises(DataError, match="masks must match their images"):
         load_sample(samples[0], PP, NERVE)
+
+
+def test_size_mismatch_names_the_mask_and_both_sizes(tmp_path):
+    _write_pair(tmp_path, "a", _gray(512, 512), _binary_mask(80, 100))
+    samples, _ = discover(tmp_path)
+    mask = str(tmp_path / "masks" / "a.png")
+    with pytest.raises(DataError) as info:
+        read_sample_mask(samples[0], [1], (512, 512))
+    assert str(info.value).startswith(f"{mask}: mask is 100x80 but its image is 512x512")
+    assert "\n" not in str(info.value)
+    with pytest.raises(DataError, match="mask is 100x80 but its image is 512x512"):
+        check_samples(samples, NERVE)
+
+
+def test_check_samples_reads_every_frame(tmp_path):
+    _write_pair(tmp_path, "a", _gray(), _binary_mask())
+    _write_pair(tmp_path, "b", _gray(), _binary_mask())
+    samples, _ = discover(tmp_path)
+    ticks = []
+    check_samples(samples, NERVE, ticks.append)
+    assert ticks == [1, 1]
+    (tmp_path / "images" / "b.png").write_bytes(b"not an image")
+    with pytest.raises(DataError, match=r"b\.png: unreadable image"):
+        check_samples(samples, NERVE)
+
+
+@pytest.mark.parametrize("layout", ["auto", "paired", "kaggle"])
+def test_missing_data_folder_is_one_line_for_every_layout(tmp_path, layout):
+    missing = tmp_path / "nope"
+    with pytest.raises(DataError) as info:
+        discover(missing, layout)
+    assert str(info.value) == f"data folder {missing} does not exist: pass --data DIR"
+    with pytest.raises(DataError, match="recorded in config.json"):
+        discover(missing, layout, hint="it is recorded in config.json")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(DataError, match=r"afile is a file, expected a folder: pass --data DIR"):
+        discover(tmp_path / "afile", layout)
+
+
+def test_paired_layout_without_images_folder(tmp_path):
+    (tmp_path / "masks").mkdir()
+    with pytest.raises(DataError) as info:
+        discover(tmp_path, "paired")
+    assert str(info.value) == (
+        f"image folder {tmp_path / 'images'} does not exist: pass --data DIR"
+    )
 
 
 def test_sixteen_bit_and_rgb_frames_are_converted(tmp_path):

@@ -166,6 +166,12 @@ def test_bad_files_are_one_line_model_errors(
     assert "\n" not in str(info.value)
 
 
+def test_a_folder_is_not_a_model_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="is a folder, expected a .tflite file") as info:
+        read_metadata(tmp_path)
+    assert "not found" not in str(info.value)
+
+
 def test_truncated_model_is_a_model_error(models: dict[str, Path], tmp_path: Path) -> None:
     path = tmp_path / "cut.tflite"
     path.write_bytes(models["i8"].read_bytes()[:4000])

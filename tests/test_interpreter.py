@@ -70,8 +70,11 @@ def test_threads_are_passed_through(model: Path) -> None:
     importlib.util.find_spec("tflite_runtime") is not None, reason="tflite_runtime is installed"
 )
 def test_missing_backend_names_the_package() -> None:
-    with pytest.raises(DependencyError, match="pip install tflite-runtime"):
+    with pytest.raises(DependencyError, match="pip install tflite-runtime") as info:
         resolve_backend("tflite_runtime")
+    # neutral: predict has --backend, benchmark has --backends
+    assert str(info.value).endswith("or use the auto backend")
+    assert "--backend" not in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -215,3 +218,12 @@ def test_bad_model_files_are_one_line_model_errors(
     assert "\n" not in str(info.value)
     assert str(path) in str(info.value)
     assert capfd.readouterr().err == ""
+
+
+def test_a_folder_is_not_a_model_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelError) as info:
+        make_interpreter(tmp_path)
+    assert str(info.value) == (
+        f"model file {tmp_path} is a folder, expected a .tflite file: pass the .tflite "
+        "written by edgeseg convert"
+    )

@@ -160,3 +160,26 @@ def test_tunes_on_validation_subjects_only(tmp_path):
     # Without the training regex no frame maps to a validation subject: refuse, do not guess.
     with pytest.raises(ConfigError, match="validation subjects"):
         tune_postprocess(run, log=seen.append)
+
+
+def test_missing_data_and_unknown_model_are_one_line_errors(tmp_path):
+    pytest.importorskip("tensorflow")
+    from test_analyze import make_run
+
+    from edgeseg.errors import ConfigError, DataError, ModelError
+    from edgeseg.train.postprocess_tuning import tune_postprocess
+
+    run = make_run(tmp_path / "run", "../shared/data/gone", "fcn")  # data recorded relative
+    with pytest.raises(DataError) as info:
+        tune_postprocess(run, data=tmp_path / "nonexist", log=lambda _m: None)
+    assert str(info.value) == f"data folder {tmp_path / 'nonexist'} does not exist: pass --data DIR"
+    with pytest.raises(DataError) as info:
+        tune_postprocess(run, log=lambda _m: None)
+    message = str(info.value)
+    assert "\n" not in message and "../shared/data/gone does not exist" in message
+    assert str(run / "config.json") in message and "pass --data DIR" in message
+    with pytest.raises(ConfigError, match="^--model foo: expected best, last or qat$"):
+        tune_postprocess(run, data=tmp_path, which="foo", log=lambda _m: None)
+    with pytest.raises(ModelError, match=f"run `edgeseg qat {run}` first"):
+        tune_postprocess(run, data=tmp_path, which="qat", log=lambda _m: None)
+    assert not (run / "postprocess").exists()

@@ -14,7 +14,7 @@ from edgeseg.edge_runtime import predict as predict_mod
 from edgeseg.edge_runtime.benchmark import benchmark, format_table, write_json
 from edgeseg.edge_runtime.predict import ProgressEvent, predict, stream
 from edgeseg.edge_runtime.segmenter import Segmenter
-from edgeseg.errors import DataError
+from edgeseg.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,18 @@ def test_predict_leaves_nothing_partial_when_writing_fails(
     assert list(out.iterdir()) == []  # neither the overlay nor any temp file
 
 
+def test_predict_out_that_is_a_file(seg: Segmenter, tmp_path: Path) -> None:
+    src = _save_frame(tmp_path / "a.png", 20, 20, 0)
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    with pytest.raises(ConfigError) as info:
+        predict(seg, [src], afile)
+    assert str(info.value) == f"--out {afile} is a file, expected a folder: pass a folder"
+    with pytest.raises(ConfigError, match=r"--out .*: .*afile is a file, expected a folder"):
+        predict(seg, [src], afile / "sub")
+    assert afile.read_text() == "keep"
+
+
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
@@ -213,8 +225,12 @@ def test_stream_limit_and_bad_folder(seg: Segmenter, tmp_path: Path) -> None:
     for i in range(3):
         _save_frame(tmp_path / f"f{i}.png", 20, 20, i)
     assert stream(seg, tmp_path, limit=2).processed == 2
-    with pytest.raises(DataError, match="not a folder"):
+    with pytest.raises(DataError, match=r"--frames .*f0\.png is a file, expected a folder"):
         stream(seg, tmp_path / "f0.png")
+    with pytest.raises(DataError, match=r"--frames .*nope does not exist: pass a folder"):
+        stream(seg, tmp_path / "nope")
+    with pytest.raises(ConfigError, match=r"--out .*f1\.png is a file, expected a folder"):
+        stream(seg, tmp_path, out_dir=tmp_path / "f1.png")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="has no frames"):
         stream(seg, tmp_path / "empty")

@@ -203,7 +203,10 @@ def test_overrides_replace_metadata_values(
 def test_model_without_metadata_needs_input_size(models: dict[str, Path]) -> None:
     with pytest.raises(ModelError, match="--input-size") as info:
         Segmenter(models["plain_i8"])
-    assert "\n" not in str(info.value)
+    assert str(info.value) == (
+        f"{models['plain_i8']} has no edgeseg metadata: re-export it with `edgeseg convert`, "
+        "or give its input size (--input-size HxW)"
+    )  # no --classes/--threshold: benchmark has neither
     seg = Segmenter(models["plain_i8"], input_size="32x32", classes=["nerve"], threshold=0.6)
     assert not seg.has_metadata
     assert seg.metadata.postprocess.threshold == 0.6

@@ -25,9 +25,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from edgeseg.config import PostProcess, RunConfig, load_config
-from edgeseg.datasets import Sample, discover
+from edgeseg.datasets import Sample, discover, read_sample_mask
 from edgeseg.errors import ConfigError
-from edgeseg.imaging import read_gray, read_mask, resize_mask
+from edgeseg.imaging import read_gray, resize_mask
 from edgeseg.io import atomic_path, write_text_atomic
 from edgeseg.metrics import per_image
 from edgeseg.postprocess import probabilities_to_mask
@@ -285,11 +285,11 @@ def predict_frames(
     for start in range(0, len(samples), batch):
         chunk = samples[start : start + batch]
         frames = [read_gray(s.image) for s in chunk]
+        gts = [read_sample_mask(s, values, f.shape) for s, f in zip(chunk, frames, strict=True)]
         probs, presence = predictor(np.stack([preprocess(f, cfg.preprocessing) for f in frames]))
-        for i, sample in enumerate(chunk):
+        for i, (sample, gt) in enumerate(zip(chunk, gts, strict=True)):
             score = None if presence is None else float(presence[i])
             mask = resize_mask(probabilities_to_mask(probs[i], post, score), frames[i].shape)
-            gt = read_mask(sample.mask, values)
             yield sample, frames[i], gt[..., class_index], mask[..., class_index], score
 
 
@@ -324,10 +324,10 @@ def frame_rows(
 
 def _load(run_dir: Path, which: str):
     from edgeseg.train.evaluate import keras_predictor
-    from edgeseg.train.serialization import load_model, model_path
+    from edgeseg.train.serialization import load_model, require_model
 
     cfg = load_config(run_dir)
-    return cfg, keras_predictor(load_model(model_path(run_dir, which)))
+    return cfg, keras_predictor(load_model(require_model(run_dir, which)))
 
 
 def _class_index(cfg: RunConfig, class_name: str | None, run_dir: Path) -> tuple[int, str]:
@@ -507,10 +507,19 @@ def analyze(
     run_dir = Path(run_dir)
     cfg, predictor = _load(run_dir, which)
     class_index, cls = _class_index(cfg, class_name, run_dir)
+    if compare_to is not None:  # both runs are checked before anything is written
+        if not Path(compare_to).is_dir():
+            raise ConfigError(
+                f"--compare {compare_to}: no such run directory; pass the --out of edgeseg train"
+            )
+        cfg_b, predictor_b = _load(Path(compare_to), which)
+        index_b, _ = _class_index(cfg_b, cls, Path(compare_to))
     samples, _ = discover(Path(data), layout, subject_regex, manifest)
     if total:
         total(len(samples) * (2 if compare_to else 1))
     rows = frame_rows(samples, cfg, predictor, class_index, tolerance, progress)
+    if compare_to is not None:
+        rows_b = frame_rows(samples, cfg_b, predictor_b, index_b, tolerance, progress)
     report: dict = {
         "run_dir": str(run_dir),
         "model": which,
@@ -541,9 +550,6 @@ def analyze(
         ),
     }
     if compare_to is not None:
-        cfg_b, predictor_b = _load(Path(compare_to), which)
-        index_b, _ = _class_index(cfg_b, cls, Path(compare_to))
-        rows_b = frame_rows(samples, cfg_b, predictor_b, index_b, tolerance, progress)
         report["compare_to"] = str(compare_to)
         report["comparison"] = compare_runs(rows, rows_b, seed=cfg.train.seed)
         for r, rb in zip(rows, rows_b, strict=True):

@@ -47,7 +47,7 @@ from edgeseg.config import (
     TrainSpec,
     parse_classes,
 )
-from edgeseg.datasets import Sample, discover, load_arrays, subject_split
+from edgeseg.datasets import Sample, check_samples, discover, load_arrays, subject_split
 from edgeseg.errors import ConfigError, EdgesegError
 from edgeseg.io import write_text_atomic
 from edgeseg.stats import bootstrap_diff_ci, holm, paired_ttest, wilcoxon
@@ -485,10 +485,12 @@ def compare(
         samples, found_layout = discover(Path(data), layout, subject_regex, manifest)
         given_test = None
         if test_data is not None:
-            given_test, _ = discover(Path(test_data), "auto", subject_regex, manifest)
+            given_test, _ = discover(
+                Path(test_data), "auto", subject_regex, manifest, hint="pass --test-data DIR"
+            )
         train_s, val_s, test_s = split_for_comparison(samples, given_test, val_fraction, seed)
         base = RunConfig(
-            data=str(data),
+            data=str(Path(data).resolve()),  # absolute: the runs work from any folder
             layout=found_layout,
             classes=parse_classes(classes),
             preprocessing=Preprocessing(height=size, width=size, normalize=normalize),
@@ -512,8 +514,10 @@ def compare(
             f"split: {len(train_s)} training, {len(val_s)} validation, {len(test_s)} test frames; "
             f"{len(models)} models x {epochs} epochs + {len(baselines)} baselines"
         )
+        # Every frame is read before any model trains: a bad one fails fast, nothing written.
         train_arrays = load_arrays(train_s, base.preprocessing, base.classes)
         val_arrays = load_arrays(val_s, base.preprocessing, base.classes)
+        check_samples(test_s, base.classes)
         if total:
             total((len(models) + len(baselines)) * len(test_s))
 

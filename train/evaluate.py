@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.config import PostProcess, RunConfig, load_config
-from edgeseg.datasets import Sample, discover
-from edgeseg.imaging import read_gray, read_mask, resize_mask
+from edgeseg.datasets import Sample, discover, read_sample_mask
+from edgeseg.imaging import read_gray, resize_mask
 from edgeseg.io import write_text_atomic
 from edgeseg.metrics import per_image, summarize
 from edgeseg.postprocess import probabilities_to_mask
@@ -53,13 +53,13 @@ def evaluate_samples(
     for start in range(0, len(samples), batch):
         chunk = samples[start : start + batch]
         frames = [read_gray(s.image) for s in chunk]
+        gts = [read_sample_mask(s, values, f.shape) for s, f in zip(chunk, frames, strict=True)]
         inputs = np.stack([preprocess(f, cfg.preprocessing) for f in frames])
         probs, presence = predictor(inputs)
-        for i, sample in enumerate(chunk):
+        for i, (sample, gt) in enumerate(zip(chunk, gts, strict=True)):
             score = None if presence is None else float(presence[i])
             mask = probabilities_to_mask(probs[i], post, score)
             mask = resize_mask(mask, frames[i].shape)
-            gt = read_mask(sample.mask, values)
             row: dict = {"image": sample.name, "subject": sample.subject, "presence": score}
             for c, spec in enumerate(cfg.classes):
                 for key, value in per_image(mask[..., c], gt[..., c]).items():
@@ -134,15 +134,16 @@ def evaluate(
 
     ``post_overrides`` replaces fields of the run's ``PostProcess`` (threshold, min_area, ...).
     """
-    from edgeseg.train.serialization import load_model, model_path
+    from edgeseg.train.serialization import load_model, require_model
 
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     post = replace(cfg.postprocess, **(post_overrides or {}))
+    source = require_model(run_dir, which)
     samples, found_layout = discover(Path(data), layout)
     if total:
         total(len(samples))
-    model = load_model(model_path(run_dir, which))
+    model = load_model(source)
     rows = evaluate_samples(samples, cfg, keras_predictor(model), post, progress=progress)
     summary = summarize_rows(rows, cfg, seed=cfg.train.seed)
     report = {

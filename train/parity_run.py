@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from edgeseg.config import RunConfig, load_config
-from edgeseg.datasets import Sample, discover
+from edgeseg.datasets import Sample, discover, read_sample_mask
 from edgeseg.edge_runtime.benchmark import time_calls
 from edgeseg.edge_runtime.metadata import class_color, read_metadata
 from edgeseg.edge_runtime.parity import ParityAccumulator, Tolerances
@@ -287,14 +287,9 @@ def run_parity(
     for lo in range(0, len(samples), BATCH):
         chunk = samples[lo : lo + BATCH]
         frames = [read_gray(s.image) for s in chunk]
+        gts = [read_sample_mask(s, values, f.shape) for s, f in zip(chunk, frames, strict=True)]
         probs, scores = _run_models(frames, cfg, predictors, seg)
-        for k, sample in enumerate(chunk):
-            gt = read_mask(sample.mask, values)
-            if gt.shape[:2] != frames[k].shape:
-                raise ModelError(
-                    f"{sample.mask}: mask is {gt.shape[1]}x{gt.shape[0]} but its image is "
-                    f"{frames[k].shape[1]}x{frames[k].shape[0]}; masks must match their images"
-                )
+        for k, (sample, gt) in enumerate(zip(chunk, gts, strict=True)):
             acc.add(
                 gt,
                 {m: p[k] for m, p in probs.items()},

@@ -259,17 +259,26 @@ def collect(
     Pass the ``subject_regex``/``manifest`` used in training so subjects come out the same.
     """
     from edgeseg.train.evaluate import keras_predictor
-    from edgeseg.train.serialization import load_model, model_path
+    from edgeseg.train.serialization import load_model, require_model
 
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
+    source = require_model(run_dir, which)
     if not cfg.val_subjects:
         raise ConfigError(
             f"{run_dir}/config.json lists no validation subjects: tuning needs the run's "
             "validation split (retrain with a current edgeseg)"
         )
     folder = Path(data) if data is not None else Path(cfg.data)
-    samples, _ = discover(folder, layout or cfg.layout or "auto", subject_regex, manifest)
+    hint = (
+        "pass --data DIR"
+        if data is not None
+        else f'it is the "data" recorded in {run_dir / "config.json"}; pass --data DIR with the '
+        "run's validation frames"
+    )
+    samples, _ = discover(
+        folder, layout or cfg.layout or "auto", subject_regex, manifest, hint=hint
+    )
     val = set(cfg.val_subjects)
     chosen = [s for s in samples if s.subject in val]
     if not chosen:
@@ -288,7 +297,7 @@ def collect(
         raise ConfigError(f"--class {class_name!r} is not one of the run's {', '.join(names)}")
     index = names.index(class_name) if class_name else 0
     images, masks = load_arrays(chosen, cfg.preprocessing, cfg.classes)
-    probs, presence = keras_predictor(load_model(model_path(run_dir, which)))(images)
+    probs, presence = keras_predictor(load_model(source))(images)
     return cfg, probs[..., index], presence, masks[..., index], index
 
 

@@ -73,10 +73,16 @@ class TrainOptions:
     force: bool = False
 
 
+def _absolute(path: Path | None) -> str | None:
+    """A path as an absolute string: config.json must work from any current folder."""
+    return str(Path(path).resolve()) if path else None
+
+
 def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
+    """The run's config; data, val_data and manifest are recorded as absolute paths."""
     arch = f"{opt.encoder}_unet" if opt.encoder else opt.arch
     return RunConfig(
-        data=str(opt.data),
+        data=_absolute(opt.data) or "",
         layout=layout,
         classes=parse_classes(opt.classes),
         preprocessing=Preprocessing(
@@ -110,8 +116,8 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
             deterministic=opt.deterministic,
         ),
         subject_regex=opt.subject_regex,
-        manifest=str(opt.manifest) if opt.manifest else None,
-        val_data=str(opt.val_data) if opt.val_data else None,
+        manifest=_absolute(opt.manifest),
+        val_data=_absolute(opt.val_data),
         postprocess=PostProcess(
             threshold=opt.threshold,
             min_area=opt.min_area,
@@ -122,16 +128,30 @@ def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
     )
 
 
-def load_split(cfg: RunConfig, resplit: bool = True):
+def _recorded_hint(run_dir: Path | None, key: str) -> str:
+    """What to do when a data folder recorded in a run's config.json is gone."""
+    where = Path(run_dir) / "config.json" if run_dir is not None else "config.json"
+    return (
+        f'it is the "{key}" recorded in {where}; put the data back there or edit that path '
+        "(a relative path is read from the current folder)"
+    )
+
+
+def load_split(cfg: RunConfig, resplit: bool = True, run_dir: Path | None = None):
     """Discover the data, split it subject-wise (or use ``val_data``) and load both parts.
 
-    With ``resplit=False`` the split recorded in the config is reused (QAT, resume).
+    With ``resplit=False`` the split recorded in the config is reused (QAT, resume); a data
+    folder recorded there that is gone is then a one-line error naming ``run_dir/config.json``.
     """
     manifest = Path(cfg.manifest) if cfg.manifest else None
-    samples, layout = discover(Path(cfg.data), cfg.layout or "auto", cfg.subject_regex, manifest)
+    data_hint = "pass --data DIR" if resplit else _recorded_hint(run_dir, "data")
+    samples, layout = discover(
+        Path(cfg.data), cfg.layout or "auto", cfg.subject_regex, manifest, hint=data_hint
+    )
     if cfg.val_data:
         train_s = samples
-        val_s, _ = discover(Path(cfg.val_data), "auto", cfg.subject_regex, manifest)
+        val_hint = "pass --val-data DIR" if resplit else _recorded_hint(run_dir, "val_data")
+        val_s, _ = discover(Path(cfg.val_data), "auto", cfg.subject_regex, manifest, hint=val_hint)
     elif resplit:
         train_s, val_s = subject_split(samples, cfg.train.val_fraction, cfg.train.seed)
     else:
@@ -166,7 +186,7 @@ def train_run(opt: TrainOptions, log: Log = print):
     else:
         _, layout = discover(Path(opt.data), opt.layout, opt.subject_regex, opt.manifest)
         cfg = config_from_options(opt, layout)
-    cfg, train_arrays, val_arrays = load_split(cfg, resplit=not opt.resume)
+    cfg, train_arrays, val_arrays = load_split(cfg, resplit=not opt.resume, run_dir=opt.out)
     log(
         f"data: {cfg.train_frames} training frames ({len(cfg.train_subjects)} subjects), "
         f"{cfg.val_frames} validation frames ({len(cfg.val_subjects)} subjects)"
@@ -199,7 +219,7 @@ def qat_run(
     """``edgeseg qat RUN_DIR``: QAT fine-tune on the run's own recorded split."""
     from edgeseg.train.qat import qat_finetune
 
-    cfg, train_arrays, val_arrays = load_split(load_config(run_dir), resplit=False)
+    cfg, train_arrays, val_arrays = load_split(load_config(run_dir), resplit=False, run_dir=run_dir)
     return qat_finetune(
         run_dir,
         train_arrays,
@@ -258,6 +278,8 @@ def run_pipeline(
     log(report["table"])
     log(f"[4/5] converting to full-integer int8 -> {run_dir / 'export'}")
     exported = export(run_dir, variant="int8", calibration=data / "images", progress=log)
+    for warning in exported.warnings:
+        log(f"warning: {warning}")
     log(exported.summary())
     log(f"[5/5] int8-vs-float parity on held-out frames -> {out / 'parity'}")
     parity = run_parity(run_dir, exported.path, test, out / "parity", progress=log)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import tf_keras as keras
 
-from edgeseg.errors import ModelError
+from edgeseg.errors import ConfigError, ModelError
 from edgeseg.io import atomic_path
 from edgeseg.train.losses import CUSTOM_OBJECTS
 
@@ -49,9 +49,30 @@ def load_model(path: Path, compile: bool = False) -> keras.Model:
         raise ModelError(f"{path}: not a readable edgeseg Keras model ({exc})") from exc
 
 
+MODELS = ("best", "last", "qat")
+
+
 def model_path(run_dir: Path, which: str = "best") -> Path:
-    """The float model of a run, or its QAT model with ``which='qat'``."""
+    """The float model of a run, or its QAT model with ``which='qat'``.
+
+    ConfigError for a name other than best, last or qat (the ``--model`` option).
+    """
     run_dir = Path(run_dir)
+    if which not in MODELS:
+        raise ConfigError(f"--model {which}: expected best, last or qat")
     if which == "qat":
         return run_dir / QAT_DIR / BEST
     return run_dir / (BEST if which == "best" else LAST)
+
+
+def require_model(run_dir: Path, which: str = "best") -> Path:
+    """``model_path`` of a model that must exist; the error says how to make it."""
+    run_dir = Path(run_dir)
+    path = model_path(run_dir, which)
+    if not path.is_file():
+        if which == "qat":
+            hint = f"run `edgeseg qat {run_dir}` first, or pass --model best"
+        else:
+            hint = f"train first (`edgeseg train --data DIR --out {run_dir}`) or check the path"
+        raise ModelError(f"{run_dir} has no {path.relative_to(run_dir)}: {hint}")
+    return path

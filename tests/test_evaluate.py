@@ -1,0 +1,63 @@
+"""``evaluate`` refuses bad input before writing: an unknown --model, a missing QAT model, a
+mask whose size differs from its image (one-line errors naming what to fix)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("tensorflow")
+
+from test_analyze import make_run  # noqa: E402
+
+from edgeseg.errors import ConfigError, DataError, ModelError  # noqa: E402
+from edgeseg.train.evaluate import evaluate  # noqa: E402
+from edgeseg.train.serialization import model_path, require_model  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def run_and_data(tmp_path_factory):
+    from edgeseg.train.synth import write_dataset
+
+    root = tmp_path_factory.mktemp("evaluate")
+    data = root / "data"
+    write_dataset(data, 6, size=(64, 64), seed=0)
+    return make_run(root / "run", data, "fcn"), data
+
+
+@pytest.mark.parametrize("which", ["foo", "Best", ""])
+def test_unknown_model_name_is_a_config_error(run_and_data, which):
+    run, data = run_and_data
+    with pytest.raises(ConfigError) as info:
+        evaluate(run, data, which=which)
+    assert str(info.value) == f"--model {which}: expected best, last or qat"
+    assert not (run / "evaluation").exists()
+    with pytest.raises(ConfigError, match="expected best, last or qat"):
+        model_path(run, which)
+
+
+def test_missing_qat_or_last_model_says_how_to_make_it(run_and_data):
+    run, data = run_and_data
+    with pytest.raises(ModelError) as info:
+        evaluate(run, data, which="qat")
+    assert f"run `edgeseg qat {run}` first" in str(info.value)
+    assert "train first" not in str(info.value)
+    with pytest.raises(ModelError, match="has no model_last.h5: train first"):
+        require_model(run, "last")
+    assert require_model(run, "best") == run / "model_best.h5"
+    assert not (run / "evaluation").exists()
+
+
+def test_mask_size_mismatch_is_a_data_error(run_and_data, tmp_path):
+    import shutil
+
+    run, data = run_and_data
+    bad = tmp_path / "bad"
+    shutil.copytree(data, bad)
+    mask = sorted((bad / "masks").iterdir())[3]
+    Image.fromarray(np.zeros((80, 100), np.uint8)).save(mask)
+    with pytest.raises(DataError) as info:
+        evaluate(run, bad, out=tmp_path / "eval")
+    assert str(info.value).startswith(f"{mask}: mask is 100x80 but its image is 64x64")
+    assert not (tmp_path / "eval").exists()
