@@ -809,6 +809,15 @@ def render_runtime() -> list[str]:
             "within 1.2x of invoke once decoding alone takes more than 0.2x; a stream overlaps "
             "it on a second thread, which needs a free core for it"
         )
+    e2e_mem, cpus = p50.get("LiteRT int8 in-memory e2e"), num(dig(data, "cpus"))
+    if invoke and decode is not None and e2e_mem is not None and cpus:
+        floor = (e2e_mem + decode) / cpus  # all of a frame's work, spread over every core
+        lines.append(
+            f"- a stream of frame files cannot beat {fmt(floor, 2)} ms per frame here "
+            f"({fmt(floor / invoke, 2)}x the invoke): one frame's work (in-memory end to end "
+            f"{fmt(e2e_mem, 2)} ms + decode {fmt(decode, 2)} ms) spread over all "
+            f"{int(cpus)} cores"
+        )
     return lines
 
 
