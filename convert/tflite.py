@@ -11,6 +11,7 @@ contract §5) is embedded, and the file is written atomically: on any failure no
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -26,6 +27,7 @@ from edgeseg.convert import edgetpu as edgetpu_mod
 from edgeseg.convert.calibration import CalibrationSet, load_calibration
 from edgeseg.convert.ops import ModelOps, TensorInfo, read_ops
 from edgeseg.convert.variants import Variant, check_io, check_source, get_variant
+from edgeseg.edge_runtime.interpreter import captured_stderr
 from edgeseg.edge_runtime.metadata import METADATA_NAME, embed_metadata, metadata_entries
 from edgeseg.edge_runtime.metadata import metadata_from_config as _metadata_from_config
 from edgeseg.errors import ConfigError, ModelError
@@ -212,7 +214,10 @@ def convert_model(
         converter.inference_input_type = dtype
         converter.inference_output_type = dtype
     try:
-        with warnings.catch_warnings():
+        quiet = (
+            contextlib.nullcontext() if os.environ.get("EDGESEG_DEBUG") else captured_stderr()
+        )  # the converter's native lines ("fully_quantize: 0, inference_type: 6, ...")
+        with warnings.catch_warnings(), quiet:
             # QAT models carry their own input ranges; TF still warns it expected statistics.
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
             return bytes(converter.convert())

@@ -369,7 +369,8 @@ def train(
             out.rmdir()  # a run that never started leaves no empty folder behind
         raise
     say(
-        f"trained {result.epochs_run} epochs in {result.seconds:.0f}s; best val Dice "
+        f"trained {result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''} in "
+        f"{result.seconds:.0f}s; best val Dice "
         f"{result.best_val_dice:.4f} at epoch {result.best_epoch}; wrote {result.run_dir}; "
         f"next: edgeseg evaluate {result.run_dir} --data DIR"
     )
@@ -546,7 +547,17 @@ def calibration_build(
         manifest = build_calibration_set(
             source, out, n=n, seed=seed, force=force, progress=bar.advance
         )
-    say(f"wrote {manifest}; next: edgeseg convert RUN_DIR --int8 --calibration {out}")
+    written = len(manifest.read_text().splitlines()) - 1  # one row per frame under a header
+    if written < n:
+        typer.echo(
+            f"edgeseg: warning: {source} has only {written} usable frames: wrote all of them, "
+            f"not {n}",
+            err=True,
+        )
+    say(
+        f"wrote {written} frames and {manifest}; "
+        f"next: edgeseg convert RUN_DIR --int8 --calibration {out}"
+    )
 
 
 Credit = Annotated[
@@ -684,7 +695,7 @@ def analyze(
     from edgeseg.train.analyze import analyze as run_analyze
 
     with progress_bar("analysing") as bar:
-        result = run_analyze(
+        run_analyze(
             run_dir,
             data,
             compare_to=compare_to,
@@ -693,9 +704,8 @@ def analyze(
             credit=credit,
             progress=bar.advance,
             total=bar.total,
-            log=say,
+            log=say,  # its closing line names the folder
         )
-    say(f"wrote {result.get('out_dir', out or Path(run_dir) / 'analysis')}")
 
 
 @app.command("tune-postprocess")
@@ -762,7 +772,7 @@ def predict(
     Example: edgeseg predict model_int8.tflite frames/ --out masks/
     """
     from edgeseg.edge_runtime.predict import predict as run_predict
-    from edgeseg.progress import progress_bar
+    from edgeseg.progress import per_event, progress_bar
 
     check_out_folder(out)
     runtime_warnings_as_lines()
@@ -775,7 +785,7 @@ def predict(
             images,
             out,
             overlay=overlay,
-            progress=lambda _e: bar.advance(1),
+            progress=per_event(bar),
             backend=backend,
             delegate=delegate,
             threads=threads,
@@ -815,24 +825,27 @@ def stream(
     Example: edgeseg stream model_int8.tflite --frames clip/ --smoothing 0.5 --out masks/
     """
     from edgeseg.edge_runtime.predict import stream as run_stream
+    from edgeseg.progress import per_event, progress_bar
 
     check_out_folder(out)
     if limit is not None and limit < 1:
         fail(f"--limit {limit}: must be 1 or more frames")
     runtime_warnings_as_lines()
-    summary = run_stream(
-        model,
-        frames,
-        smoothing=smoothing,
-        out_dir=out,
-        limit=limit,
-        backend=backend,
-        delegate=delegate,
-        threads=threads,
-        input_size=input_size,
-        strict_delegate=strict_delegate,
-        prefetch=prefetch,
-    )
+    with progress_bar("streaming") as bar:
+        summary = run_stream(
+            model,
+            frames,
+            progress=per_event(bar),
+            smoothing=smoothing,
+            out_dir=out,
+            limit=limit,
+            backend=backend,
+            delegate=delegate,
+            threads=threads,
+            input_size=input_size,
+            strict_delegate=strict_delegate,
+            prefetch=prefetch,
+        )
     say(summary.line())
     if summary.processed == 0:
         fail(f"none of the {summary.skipped} frames in {frames} could be read")
@@ -859,6 +872,7 @@ def benchmark(
     """
     from edgeseg.edge_runtime.benchmark import benchmark as run_benchmark
     from edgeseg.edge_runtime.benchmark import format_table, write_json
+    from edgeseg.progress import progress_bar
 
     check_out_file(json_out, "--json")
     try:
@@ -868,16 +882,21 @@ def benchmark(
     if any(t < 1 for t in threads_list):
         fail(f"--threads {threads}: thread counts must be 1 or more")
     runtime_warnings_as_lines()
-    rows = run_benchmark(
-        models,
-        backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
-        delegates=tuple(d.strip() for d in delegates.split(",") if d.strip()),
-        threads_list=threads_list,
-        runs=runs,
-        warmup=warmup,
-        frame=frame,
-        input_size=input_size,
-    )
+    backend_list = tuple(b.strip() for b in backends.split(",") if b.strip())
+    delegate_list = tuple(d.strip() for d in delegates.split(",") if d.strip())
+    rows_to_run = len(models) * len(backend_list) * len(delegate_list) * len(threads_list)
+    with progress_bar("benchmarking", rows_to_run) as bar:
+        rows = run_benchmark(
+            models,
+            backends=backend_list,
+            delegates=delegate_list,
+            threads_list=threads_list,
+            runs=runs,
+            warmup=warmup,
+            frame=frame,
+            input_size=input_size,
+            progress=lambda _row: bar.advance(1),
+        )
     say(format_table(rows))
     if json_out:
         write_json(rows, json_out)

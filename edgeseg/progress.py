@@ -6,6 +6,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -14,6 +15,17 @@ class Bar:
 
     advance: Callable[[int], None]
     total: Callable[[int], None]
+
+
+def per_event(bar: Bar) -> Callable[[Any], None]:
+    """A callback for events that carry ``total`` (the runtime's): sets the length, advances."""
+
+    def on_event(event: Any) -> None:
+        if getattr(event, "total", None):
+            bar.total(event.total)
+        bar.advance(1)
+
+    return on_event
 
 
 @contextlib.contextmanager

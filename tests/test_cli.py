@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,18 @@ def test_stream_with_no_readable_frame_exits_2(tmp_path, tiny_tflite):
         (frames / name).write_bytes(b"garbage")
     proc = run_cli("stream", str(tiny_tflite["i8"]), "--frames", str(frames))
     _one_line_error(proc, "none of the 2 frames")
+
+
+def test_convert_int8_keeps_stderr_to_warnings(tmp_path, tiny_run, synth_dir):
+    out = tmp_path / "m.tflite"
+    proc = run_cli(
+        "convert", str(tiny_run), "--int8", "--calibration", str(synth_dir), "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    # the converter's native lines ("fully_quantize: 0, ...") are not passed through
+    assert all(ln.startswith("edgeseg: warning:") for ln in proc.stderr.splitlines()), proc.stderr
+    assert [ln for ln in proc.stdout.splitlines() if str(out) in ln and "wrote" in ln]
+    assert len([ln for ln in proc.stdout.splitlines() if ln.startswith("wrote")]) == 1
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # a plain file's mode, not mkstemp's 0600
