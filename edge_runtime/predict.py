@@ -111,7 +111,7 @@ class StreamSummary:
             f"{', prefetch' if self.prefetch else ', no prefetch'})"
         )
         if self.skipped:
-            text += f"; skipped {self.skipped} unreadable frames"
+            text += f"; skipped {self.skipped} unreadable (first: {self.skipped_sources[0]})"
         if self.out_dir:
             text += f"; masks in {self.out_dir}"
         return text

@@ -115,7 +115,8 @@ class CheckpointAndStop(keras.callbacks.Callback):
         }
         write_text_atomic(self.run_dir / STATE, json.dumps(state, indent=2))
         mark = " (best)" if improved else ""
-        self.log(f"epoch {epoch + 1}: val Dice {score:.4f}{mark}")
+        loss = f"loss {float(logs['loss']):.4f}, " if "loss" in logs else ""
+        self.log(f"epoch {epoch + 1}: {loss}val Dice {score:.4f}{mark}")
         if self.wait >= self.patience:
             self.stopped_early = True
             self.model.stop_training = True
@@ -203,7 +204,8 @@ def train(
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
     ]
-    fit_verbose = verbose if sys.stdout.isatty() else 2 if verbose else 0
+    # Keras's bar on a terminal; elsewhere (logs, CI) the one line per epoch above is enough.
+    fit_verbose = verbose if sys.stdout.isatty() else 0
     frozen_until = cfg.train.freeze_encoder_epochs if cfg.model.encoder else 0
     if initial_epoch < frozen_until:
         # Freeze-then-unfreeze: train the decoder on a frozen pretrained encoder first.

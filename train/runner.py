@@ -232,6 +232,11 @@ def qat_run(
     )
 
 
+def without_next_hints(log: Log) -> Log:
+    """``log`` minus the "; next: edgeseg ..." tail a single command's closing line has."""
+    return lambda message: log(message.split("; next: edgeseg ")[0])
+
+
 def run_pipeline(
     out: Path,
     n: int = 160,
@@ -247,6 +252,7 @@ def run_pipeline(
     from edgeseg.train.synth import write_dataset
 
     out = Path(out)
+    log = without_next_hints(log)  # the steps' own "next: edgeseg ..." hints do not apply here
     if out.exists() and any(out.iterdir()):
         if not force:
             raise ConfigError(f"{out} is not empty: pass --force to overwrite or choose --out")
