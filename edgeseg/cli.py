@@ -741,6 +741,19 @@ InputSize = Annotated[
 ]
 
 
+def runtime_options(
+    backend: str, delegate: str, threads: int | None, input_size: str | None, strict: bool
+) -> dict:
+    """The interpreter options ``predict`` and ``stream`` share, as keyword arguments."""
+    return {
+        "backend": backend,
+        "delegate": delegate,
+        "threads": threads,
+        "input_size": input_size,
+        "strict_delegate": strict,
+    }
+
+
 def runtime_warnings_as_lines() -> None:
     """Runtime warnings (delegate fallback, skipped frame) print as one plain line each."""
     import warnings
@@ -786,11 +799,7 @@ def predict(
             out,
             overlay=overlay,
             progress=per_event(bar),
-            backend=backend,
-            delegate=delegate,
-            threads=threads,
-            input_size=input_size,
-            strict_delegate=strict_delegate,
+            **runtime_options(backend, delegate, threads, input_size, strict_delegate),
             **overrides,
         )
     for _source, reason in summary.failed:
@@ -839,12 +848,8 @@ def stream(
             smoothing=smoothing,
             out_dir=out,
             limit=limit,
-            backend=backend,
-            delegate=delegate,
-            threads=threads,
-            input_size=input_size,
-            strict_delegate=strict_delegate,
             prefetch=prefetch,
+            **runtime_options(backend, delegate, threads, input_size, strict_delegate),
         )
     say(summary.line())
     if summary.processed == 0:
