@@ -424,6 +424,12 @@ def evaluate(
     say(report["table"])
     if report["cross_dataset"]:
         say(f"note: trained on {report['trained_on']}, evaluated on {data} (cross-dataset)")
+    elif Path(report["trained_on"]).resolve() == data.resolve():
+        typer.echo(
+            f"edgeseg: warning: {data} is the folder the run was trained on: its training "
+            "frames are scored too, so these numbers are optimistic (use a held-out folder)",
+            err=True,
+        )
     say(f"wrote {report['out_dir']}/evaluation.json and per_image.csv")
 
 

@@ -222,3 +222,10 @@ def test_convert_int8_keeps_stderr_to_warnings(tmp_path, tiny_run, synth_dir):
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # a plain file's mode, not mkstemp's 0600
+
+
+def test_evaluate_on_the_training_folder_warns(tmp_path, tiny_run, synth_dir):
+    proc = run_cli("evaluate", str(tiny_run), "--data", str(synth_dir), "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "is the folder the run was trained on" in proc.stderr
+    assert (tmp_path / "evaluation.json").is_file()
