@@ -557,6 +557,13 @@ class Segmenter:
             raise ModelError(
                 f"{name} has a {dtype.name} input; expected float32, uint8 or int8: re-export it"
             )
+        signature = tuple(int(v) for v in detail.get("shape_signature", shape))
+        if len(signature) == 4 and -1 in signature[1:3] and shape[1:3] != (h, w):
+            # A dynamic-size input (a model not exported by edgeseg): fix it to the asked size.
+            it.resize_tensor_input(detail["index"], [1, h, w, 1])
+            it.allocate_tensors()
+            detail = it.get_input_details()[0]
+            shape = tuple(int(v) for v in detail["shape"])
         if shape[1:3] != (h, w):
             raise ModelError(
                 f"{name} expects {shape[1]}x{shape[2]} input but the settings say {h}x{w}: "

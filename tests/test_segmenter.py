@@ -578,3 +578,18 @@ def test_runtime_works_with_tensorflow_blocked(models: dict[str, Path], seg_i8: 
     here = seg_i8.segment(frame)
     np.testing.assert_array_equal(np.asarray(report["prob"], np.float32), here.prob.ravel())
     assert report["presence"] == here.presence
+
+
+def test_a_dynamic_size_model_runs_at_the_given_input_size(tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+    import tf_keras
+
+    inputs = tf_keras.Input((None, None, 1))  # a model made elsewhere, any input size
+    mask = tf_keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs)
+    path = tmp_path / "dynamic.tflite"
+    model = tf_keras.Model(inputs, mask)
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    seg = Segmenter(path, delegate="cpu", input_size="48x32")
+    assert tuple(seg.input_detail["shape"]) == (1, 48, 32, 1)
+    result = seg.segment(np.full((100, 90), 128, np.uint8))
+    assert result.mask_model.shape == (48, 32, 1) and result.mask.shape == (100, 90, 1)
