@@ -82,6 +82,9 @@ class StreamSummary:
     it). ``latency_*``: each frame's latency from the start of its read to its result
     (``total_ms``). Without prefetch the two are the same; with it, decoding overlaps inference,
     so the per-frame time drops while a frame's latency includes its wait for the interpreter.
+    ``invoke_mean_ms``: the interpreter's share of a frame; ``wait_mean_ms``: the time the
+    interpreter's thread waited for a frame's input (read + decode + preprocess not hidden by
+    prefetch): when it is large the stream is bound by decoding, not by the model.
     """
 
     model: str
@@ -102,13 +105,17 @@ class StreamSummary:
     latency_mean_ms: float = 0.0
     latency_p50_ms: float = 0.0
     latency_p90_ms: float = 0.0
+    invoke_mean_ms: float = 0.0
+    wait_mean_ms: float = 0.0
 
     def line(self) -> str:
         text = (
             f"streamed {self.processed} frames at {self.fps:.1f} FPS "
             f"({self.mean_ms:.1f} ms/frame mean, p90 {self.p90_ms:.1f} ms, "
             f"{self.info.get('backend', '?')}/{self.info.get('delegate', '?')}"
-            f"{', prefetch' if self.prefetch else ', no prefetch'})"
+            f"{', prefetch' if self.prefetch else ', no prefetch'}); "
+            f"invoke {self.invoke_mean_ms:.1f} ms/frame, waiting for input "
+            f"{self.wait_mean_ms:.1f} ms/frame"
         )
         if self.skipped:
             text += f"; skipped {self.skipped} unreadable (first: {self.skipped_sources[0]})"
@@ -301,6 +308,8 @@ def stream(
 
     times: list[float] = []
     latencies: list[float] = []
+    invokes: list[float] = []
+    waits: list[float] = []
     started = time.perf_counter()
     with seg.stream(frames, smoothing=smoothing, on_skip=skipped, prefetch=prefetch) as feed:
         for result in feed:
@@ -308,6 +317,8 @@ def stream(
                 write_result(result, Path(out_dir), Path(result.source or "frame").stem, overlay)
             times.append(result.timings["frame_ms"])
             latencies.append(result.timings["total_ms"])
+            invokes.append(result.timings["invoke_ms"])
+            waits.append(result.timings["wait_ms"])
             index = feed.processed + feed.skipped - 1
             event = ProgressEvent(
                 index, len(frames), result.source or "", True, total_ms=latencies[-1]
@@ -335,6 +346,8 @@ def stream(
         latency_mean_ms=float(lat.mean()),
         latency_p50_ms=float(np.percentile(lat, 50)),
         latency_p90_ms=float(np.percentile(lat, 90)),
+        invoke_mean_ms=float(np.mean(invokes)) if invokes else 0.0,
+        wait_mean_ms=float(np.mean(waits)) if waits else 0.0,
     )
 
 

@@ -203,6 +203,9 @@ def test_stream_runs_sorted_frames_and_counts_skips(
     assert ("no prefetch" in summary.line()) is not prefetch
     assert 0 < summary.latency_p50_ms <= summary.latency_p90_ms
     assert summary.as_dict()["latency_mean_ms"] == summary.latency_mean_ms
+    # where a frame's time goes: the model's invoke and the wait for its decoded input
+    assert 0 < summary.invoke_mean_ms < summary.mean_ms and summary.wait_mean_ms >= 0
+    assert f"invoke {summary.invoke_mean_ms:.1f} ms/frame" in summary.line()
 
 
 def test_stream_prefetch_writes_the_same_files(seg: Segmenter, tmp_path: Path) -> None:
