@@ -341,6 +341,15 @@ def parse_goal(goal: Any) -> tuple[str, float] | None:
     return (match.group(1), float(match.group(2))) if match else None
 
 
+RUNTIME_LABELS = {  # what each ratio in the acceptance table measures (p50 / int8 invoke p50)
+    "keras_predict_over_int8_invoke": "Keras `predict` / int8 invoke (1 thread)",
+    "int8_e2e_over_int8_invoke": "int8 end to end / invoke: PNG file, sequential",
+    "int8_stream_over_int8_invoke": "int8 end to end / invoke: PNG files, pipelined stream",
+    "int8_e2e_array_over_int8_invoke": "int8 end to end / invoke: in-memory frame, sequential",
+    "int8_stream_array_over_int8_invoke": "int8 end to end / invoke: live frames, pipelined stream",
+}
+
+
 def runtime_checks() -> list[Check]:
     data = read_json(RUNTIME_JSON)
     out = []
@@ -1179,7 +1188,10 @@ def acceptance_lines() -> list[str]:
             return "not run yet"
         return c.status + (stale if sid == "runtime_bench" else "")
 
-    rows = [[c.name, c.shown(), c.goal(), status(sid, c), sid] for sid, c in checks]
+    rows = [
+        [RUNTIME_LABELS.get(c.name, c.name), c.shown(), c.goal(), status(sid, c), sid]
+        for sid, c in checks
+    ]
     parity = read_json(PARITY_JSON)
     passed = dig(parity, "verdict", "passed")
     rows.append(
@@ -1314,6 +1326,23 @@ def run_steps(only: set[str] | None, force: bool) -> int:
     return 1 if failed else 0
 
 
+README = ROOT / "README.md"
+README_BLOCK = ("<!-- acceptance: written by docs/build_results.py -->", "<!-- /acceptance -->")
+
+
+def update_readme() -> bool:
+    """Put the acceptance table between README's markers; False if it has none."""
+    text = README.read_text(encoding="utf-8")
+    start, end = README_BLOCK
+    if start not in text or end not in text:
+        return False
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    block = "\n".join(acceptance_lines()).strip("\n")
+    README.write_text(f"{head}{start}\n{block}\n{end}{tail}", encoding="utf-8")
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="store_true", help="run steps before rendering")
@@ -1334,6 +1363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = run_steps(only, args.force) if args.run else 0
     args.out.write_text(render(), encoding="utf-8")
     print(f"wrote {args.out}")
+    if args.out.resolve() == OUTPUT.resolve() and update_readme():
+        print(f"updated the acceptance table in {README}")
     return code
 
 
