@@ -192,12 +192,12 @@ def data_check(
     """
     from edgeseg.config import parse_classes
     from edgeseg.datacheck import check_dataset
+    from edgeseg.datasets import LAYOUTS, require_folder
     from edgeseg.progress import progress_bar
 
-    if not data.is_dir():
-        fail(f"{data}: {'is a file' if data.exists() else 'does not exist'}; pass a dataset folder")
-    if layout not in ("auto", "kaggle", "paired"):
-        fail(f"--layout {layout}: expected auto, kaggle or paired")
+    require_folder(data, "dataset folder", "pass a dataset folder")  # usage mistakes: exit 2
+    if layout not in LAYOUTS:
+        fail(f"--layout {layout}: expected {', '.join(LAYOUTS)}")
     with progress_bar("checking") as bar:
         report = check_dataset(data, parse_classes(classes), layout, bar.advance, bar.total)
     for line in report.lines():
