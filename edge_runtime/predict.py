@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from edgeseg.edge_runtime.segmenter import Result, Segmenter
-from edgeseg.errors import DataError
+from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import IMAGE_SUFFIXES
 from edgeseg.io import atomic_path, check_output_folder
 
@@ -288,6 +288,8 @@ def stream(
         raise DataError(f"--frames {folder} {state}: pass a folder of frame images")
     if out_dir is not None:
         check_output_folder(Path(out_dir), "--out")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: must be 1 or more frames")
     frames = image_files(folder)
     if limit is not None:
         frames = frames[: max(0, int(limit))]

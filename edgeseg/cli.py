@@ -76,6 +76,11 @@ def check_out_folder(path: Path | None, flag: str = "--out") -> None:
         check_output_folder(path, flag)
 
 
+def check_learning_rate(lr: float) -> None:
+    if not lr > 0:
+        fail(f"--lr {lr}: the learning rate must be above 0")
+
+
 def check_out_file(path: Path | None, flag: str) -> None:
     """Fail before any work when ``path`` is a folder or its parent is a file."""
     if path is None:
@@ -298,6 +303,7 @@ def train(
     \b
     Example: edgeseg train --data ../shared/data/usgra-seg/dataset --out runs/usgra-nerve
     """
+    from edgeseg.datasets import subject_pattern
     from edgeseg.train.runner import TrainOptions, train_run
 
     if data is None and not resume:
@@ -309,15 +315,8 @@ def train(
             "--encoder-weights and --freeze-encoder-epochs need --encoder (mobilenetv2 or "
             "mobilenetv3small)"
         )
-    if not lr > 0:
-        fail(f"--lr {lr}: the learning rate must be above 0")
-    if subject_regex is not None:
-        import re
-
-        try:
-            re.compile(subject_regex)
-        except re.error as exc:
-            fail(f"--subject-regex {subject_regex!r}: not a regular expression ({exc})")
+    check_learning_rate(lr)
+    subject_pattern(subject_regex)  # a bad regex fails here, before any work
     check_out_folder(out)
     new_out = not out.exists()
     options = TrainOptions(
@@ -451,8 +450,7 @@ def qat_command(
     \b
     Example: edgeseg qat runs/usgra-nerve --epochs 5
     """
-    if not lr > 0:
-        fail(f"--lr {lr}: the learning rate must be above 0")
+    check_learning_rate(lr)
     require_tensorflow()
     from edgeseg.train.runner import qat_run
 
@@ -548,7 +546,6 @@ def calibration_build(
     from edgeseg.convert.calibration import build_calibration_set
     from edgeseg.progress import progress_bar
 
-    check_out_folder(out)
     with progress_bar("reading frames") as bar:
         manifest = build_calibration_set(
             source, out, n=n, seed=seed, force=force, progress=bar.advance
@@ -793,7 +790,6 @@ def predict(
     from edgeseg.edge_runtime.predict import predict as run_predict
     from edgeseg.progress import per_event, progress_bar
 
-    check_out_folder(out)
     runtime_warnings_as_lines()
     overrides = {
         k: v for k, v in {"threshold": threshold, "min_area": min_area}.items() if v is not None
@@ -842,9 +838,6 @@ def stream(
     from edgeseg.edge_runtime.predict import stream as run_stream
     from edgeseg.progress import per_event, progress_bar
 
-    check_out_folder(out)
-    if limit is not None and limit < 1:
-        fail(f"--limit {limit}: must be 1 or more frames")
     runtime_warnings_as_lines()
     with progress_bar("streaming") as bar:
         summary = run_stream(

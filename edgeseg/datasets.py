@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.config import ClassSpec, Preprocessing
-from edgeseg.errors import DataError
+from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import IMAGE_SUFFIXES, read_gray, read_mask, resize_mask
 from edgeseg.preprocess import preprocess
 
@@ -110,11 +110,23 @@ def _read_manifest(path: Path) -> dict[str, str]:
     return {Path(r["image"]).stem: r["subject"] for r in rows}
 
 
+def subject_pattern(subject_regex: str | None) -> re.Pattern[str] | None:
+    """``--subject-regex`` compiled; a one-line ConfigError if it is not a regular expression."""
+    if not subject_regex:
+        return None
+    try:
+        return re.compile(subject_regex)
+    except re.error as exc:
+        raise ConfigError(
+            f"--subject-regex {subject_regex!r}: not a regular expression ({exc})"
+        ) from exc
+
+
 def _paired_samples(
     root: Path, subject_regex: str | None, manifest: Path | None, require_masks: bool
 ) -> list[Sample]:
     images = _images_in(root / "images")
-    pattern = re.compile(subject_regex) if subject_regex else None
+    pattern = subject_pattern(subject_regex)
     subjects = _read_manifest(manifest) if manifest else {}
     samples = []
     for image in images:
