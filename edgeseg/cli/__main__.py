@@ -1,0 +1,7 @@
+"""``python -m edgeseg.cli``."""
+
+import sys
+
+from edgeseg.cli import main
+
+sys.exit(main())

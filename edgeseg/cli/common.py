@@ -1,0 +1,131 @@
+"""Helpers every ``edgeseg`` command shares: output, one-line errors, common checks and
+option types."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeseg.errors import DependencyError, EdgesegError
+
+
+def say(message: str) -> None:
+    typer.echo(message)
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"edgeseg: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(fn):
+    """Turn EdgesegError into one line + exit 2, unless --debug was given."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except EdgesegError as exc:
+            if os.environ.get("EDGESEG_DEBUG"):
+                raise
+            fail(str(exc), exc.exit_code)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+            if os.environ.get("EDGESEG_DEBUG"):
+                raise
+            fail(path_kind_message(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper
+
+
+def path_kind_message(exc: OSError) -> str:
+    """One line for a file where a folder belongs, or the reverse."""
+    where = exc.filename or "a path"
+    if isinstance(exc, IsADirectoryError):
+        return f"{where} is a folder, but a file is needed there: choose another path"
+    return f"{where} (or a folder above it) is a file, but a folder is needed: choose another path"
+
+
+def check_out_folder(path: Path | None, flag: str = "--out") -> None:
+    """Fail before any work when ``path`` (or a parent) exists but is not a folder."""
+    if path is not None:
+        from edgeseg.io import check_output_folder
+
+        check_output_folder(path, flag)
+
+
+def check_learning_rate(lr: float) -> None:
+    if not lr > 0:
+        fail(f"--lr {lr}: the learning rate must be above 0")
+
+
+def check_out_file(path: Path | None, flag: str) -> None:
+    """Fail before any work when ``path`` is a folder or its parent is a file."""
+    if path is None:
+        return
+    if Path(path).is_dir():
+        fail(f"{flag} {path}: is a folder; give a file name, e.g. {Path(path) / 'out.json'}")
+    check_out_folder(Path(path).parent, flag)
+
+
+def require_tensorflow() -> None:
+    """A clear message when the host-side extra is missing."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from edgeseg.edge_runtime.interpreter import captured_stderr
+
+    try:
+        with captured_stderr():  # TensorFlow's native start-up lines (oneDNN, CUDA probe)
+            import tensorflow  # noqa: F401
+            import tf_keras  # noqa: F401
+    except ImportError as exc:
+        raise DependencyError(
+            f"this command trains or converts models and needs TensorFlow ({exc.name} is "
+            "missing): pip install 'edgeseg[train]'"
+        ) from exc
+
+
+Credit = Annotated[
+    str, typer.Option(help="The dataset's credit line, written into the reports (its licence).")
+]
+
+
+Backend = Annotated[
+    str, typer.Option(help="Interpreter: auto, litert, tflite_runtime or tensorflow.")
+]
+Delegate = Annotated[str, typer.Option(help="auto, cpu, edgetpu, nnapi or gpu.")]
+Threads = Annotated[int | None, typer.Option(help="CPU threads (default: the runtime's).")]
+StrictDelegate = Annotated[
+    bool, typer.Option(help="Fail instead of falling back to the CPU when a delegate is missing.")
+]
+InputSize = Annotated[
+    str | None,
+    typer.Option(help="Input size (e.g. 128 or 128x96) for a .tflite without edgeseg metadata."),
+]
+
+
+def runtime_options(
+    backend: str, delegate: str, threads: int | None, input_size: str | None, strict: bool
+) -> dict:
+    """The interpreter options ``predict`` and ``stream`` share, as keyword arguments."""
+    return {
+        "backend": backend,
+        "delegate": delegate,
+        "threads": threads,
+        "input_size": input_size,
+        "strict_delegate": strict,
+    }
+
+
+def runtime_warnings_as_lines() -> None:
+    """Runtime warnings (delegate fallback, skipped frame) print as one plain line each."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+        typer.echo(f"edgeseg: warning: {message}", err=True)
+
+    warnings.showwarning = show

@@ -1,0 +1,134 @@
+"""``edgeseg data synth|check`` and ``edgeseg calibration build``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeseg.cli.app import calibration_app, data_app
+from edgeseg.cli.common import (
+    check_out_folder,
+    fail,
+    say,
+    user_errors,
+)
+
+
+@data_app.command("synth")
+@user_errors
+def data_synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write images/ and masks/ into.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of frames.")] = 200,
+    size: Annotated[
+        int, typer.Option("--size", min=32, max=2048, help="Frame side in pixels.")
+    ] = 128,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+    empty_fraction: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of frames with no nerve.")
+    ] = 0.25,
+    force: Annotated[
+        bool, typer.Option(help="Replace the images/ and masks/ of an existing dataset in --out.")
+    ] = False,
+) -> None:
+    """Write a synthetic ultrasound phantom dataset (paired folders, nerve=1, vessel=2).
+
+    \b
+    Example: edgeseg data synth --out data/phantoms --n 200 --size 128
+    """
+    import shutil
+
+    from edgeseg.progress import progress_bar
+    from edgeseg.train.synth import write_dataset
+
+    check_out_folder(out)
+    parts = [out / "images", out / "masks"]
+    if any(p.exists() and any(p.iterdir()) for p in parts):
+        if not force:
+            fail(f"--out {out} already holds a dataset: pass --force to replace it")
+        for part in parts:
+            shutil.rmtree(part, ignore_errors=True)
+    new = not out.exists()
+    start = time.time()
+    try:
+        with progress_bar("synthesizing", n) as bar:
+            paths = write_dataset(
+                out,
+                n,
+                size=(size, size),
+                seed=seed,
+                empty_fraction=empty_fraction,
+                progress=bar.advance,
+            )
+    except BaseException:
+        if new:  # nothing half-written: a new folder goes again
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    say(
+        f"wrote {len(paths)} frames to {out} in {time.time() - start:.1f}s; "
+        f"next: edgeseg data check {out}"
+    )
+
+
+@data_app.command("check")
+@user_errors
+def data_check(
+    data: Annotated[Path, typer.Argument(help="Dataset folder (paired or Kaggle layout).")],
+    classes: Annotated[str | None, typer.Option(help="Class map, e.g. nerve=1,vessel=2.")] = None,
+    layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
+) -> None:
+    """Counts, sizes, empty masks, unreadable files, mismatches, contradictory duplicates.
+
+    Exits 1 if the data is not usable as it is.
+
+    \b
+    Example: edgeseg data check ../shared/data/usgra-seg/dataset --classes nerve=1,vessel=2
+    """
+    from edgeseg.config import parse_classes
+    from edgeseg.datacheck import check_dataset
+    from edgeseg.datasets import LAYOUTS, require_folder
+    from edgeseg.progress import progress_bar
+
+    require_folder(data, "dataset folder", "pass a dataset folder")  # usage mistakes: exit 2
+    if layout not in LAYOUTS:
+        fail(f"--layout {layout}: expected {', '.join(LAYOUTS)}")
+    with progress_bar("checking") as bar:
+        report = check_dataset(data, parse_classes(classes), layout, bar.advance, bar.total)
+    for line in report.lines():
+        say(line)
+    if not report.usable:
+        raise typer.Exit(1)
+
+
+@calibration_app.command("build")
+@user_errors
+def calibration_build(
+    source: Annotated[Path, typer.Option("--from", help="A dataset folder to pick frames from.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the calibration set.")] = Path(
+        "calibration_data"
+    ),
+    n: Annotated[int, typer.Option("--n", min=8, help="How many frames (8 or more).")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed of the pick.")] = 0,
+    force: Annotated[bool, typer.Option(help="Replace an existing set.")] = False,
+) -> None:
+    """Pick a representative subset (intensity, contrast, mask area, empty frames, subjects)."""
+    from edgeseg.convert.calibration import build_calibration_set
+    from edgeseg.progress import progress_bar
+
+    with progress_bar("reading frames") as bar:
+        manifest = build_calibration_set(
+            source, out, n=n, seed=seed, force=force, progress=bar.advance
+        )
+    written = len(manifest.read_text().splitlines()) - 1  # one row per frame under a header
+    if written < n:
+        typer.echo(
+            f"edgeseg: warning: {source} has only {written} usable frames: wrote all of them, "
+            f"not {n}",
+            err=True,
+        )
+    say(
+        f"wrote {written} frames and {manifest}; "
+        f"next: edgeseg convert RUN_DIR --int8 --calibration {out}"
+    )

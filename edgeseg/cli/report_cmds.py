@@ -1,0 +1,178 @@
+"""``edgeseg parity``, ``compare``, ``analyze`` and ``tune-postprocess``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeseg.cli.app import app
+from edgeseg.cli.common import (
+    Credit,
+    Threads,
+    check_out_folder,
+    require_tensorflow,
+    say,
+    user_errors,
+)
+
+
+@app.command()
+@user_errors
+def parity(
+    float_run: Annotated[Path, typer.Option("--float", help="The float model's run directory.")],
+    tflite: Annotated[Path, typer.Option("--tflite", help="The .tflite to check.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled frames to compare on.")],
+    out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("parity-report"),
+    min_dice_delta: Annotated[
+        float, typer.Option(help="Fail if Dice(int8) - Dice(float) is below this.")
+    ] = -0.01,
+    min_agreement: Annotated[
+        float, typer.Option(help="Fail if the mean int8-vs-float mask Dice is below this.")
+    ] = 0.98,
+    max_flip_fraction: Annotated[
+        float, typer.Option(help="Fail if more frames than this flip their presence decision.")
+    ] = 0.01,
+    qat: Annotated[
+        bool | None, typer.Option(help="Also compare with RUN/qat (default: if it exists).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N frames.")] = None,
+    overlays: Annotated[
+        int, typer.Option(min=0, help="Frames per overlay group (worst, best, disagreement).")
+    ] = 3,
+    threads: Threads = None,
+    credit: Credit = "",
+) -> None:
+    """Int8 vs float on the same frames: accuracy, agreement, paired tests; exit 0 pass, 1 fail.
+
+    \b
+    Example: edgeseg parity --float runs/usgra-nerve --data DIR/test --out runs/usgra-nerve/parity
+      --tflite runs/usgra-nerve/export/model_int8.tflite
+    """
+    check_out_folder(out)
+    require_tensorflow()
+    from edgeseg.train.parity_run import run_parity
+
+    report = run_parity(
+        float_run,
+        tflite,
+        data,
+        out,
+        min_dice_delta=min_dice_delta,
+        min_agreement=min_agreement,
+        max_flip_fraction=max_flip_fraction,
+        qat=qat,
+        limit=limit,
+        overlays=overlays,
+        threads=threads,
+        credit=credit,
+        progress=say,
+    )
+    for reason in report["verdict"]["reasons"]:
+        say(f"  {reason}")
+    say(report["line"])
+    raise typer.Exit(0 if report["passed"] else 1)
+
+
+@app.command()
+@user_errors
+def compare(
+    data: Annotated[Path, typer.Option("--data", help="Labelled training data.")],
+    models: Annotated[
+        str, typer.Option(help="Comma-separated: resunet,unet,attention_unet,unetpp,mnv2_unet,fcn")
+    ] = "resunet,unet",
+    baselines: Annotated[str, typer.Option(help="Classical baselines: edges,otsu or none.")] = (
+        "edges,otsu"
+    ),
+    epochs: Annotated[int, typer.Option(min=1, help="Epoch budget for every model.")] = 50,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/compare"),
+    test_data: Annotated[
+        Path | None, typer.Option(help="Held-out test folder (else a subject-wise test split).")
+    ] = None,
+    classes: Annotated[str | None, typer.Option(help="Class map, e.g. nerve=1,vessel=2.")] = None,
+    size: Annotated[int, typer.Option(help="Model input side.")] = 128,
+    seed: Annotated[int, typer.Option()] = 0,
+    latency: Annotated[bool, typer.Option(help="Convert to int8 and time it.")] = True,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing comparison.")] = False,
+    credit: Credit = "",
+) -> None:
+    """Train and evaluate several models and baselines under one split and metric code."""
+    check_out_folder(out)
+    require_tensorflow()
+    from edgeseg.progress import progress_bar
+    from edgeseg.train.compare import compare as run_compare
+
+    chosen = tuple(b for b in baselines.split(",") if b and b != "none")
+    with progress_bar("comparing") as bar:
+        result = run_compare(
+            data,
+            models,
+            out,
+            epochs,
+            size=size,
+            seed=seed,
+            test_data=test_data,
+            classes=classes,
+            baselines=chosen,
+            latency=latency,
+            force=force,
+            credit=credit,
+            progress=bar.advance,
+            total=bar.total,
+            log=say,
+        )
+    say(result["table"])
+    say(f"wrote {result['out_dir']} (comparison.json, comparison.md, comparison.html)")
+
+
+@app.command()
+@user_errors
+def analyze(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled data to analyse.")],
+    compare_to: Annotated[
+        Path | None, typer.Option("--compare", help="A second run for a paired comparison.")
+    ] = None,
+    model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
+    out: Annotated[Path | None, typer.Option(help="Output folder (default RUN_DIR/analysis).")] = (
+        None
+    ),
+    credit: Credit = "",
+) -> None:
+    """Error analysis: missed nerves, false alarms, boundary errors, by image characteristics."""
+    check_out_folder(out)
+    require_tensorflow()
+    from edgeseg.progress import progress_bar
+    from edgeseg.train.analyze import analyze as run_analyze
+
+    with progress_bar("analysing") as bar:
+        run_analyze(
+            run_dir,
+            data,
+            compare_to=compare_to,
+            out=out,
+            which=model,
+            credit=credit,
+            progress=bar.advance,
+            total=bar.total,
+            log=say,  # its closing line names the folder
+        )
+
+
+@app.command("tune-postprocess")
+@user_errors
+def tune_postprocess(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Data holding the run's validation subjects.")
+    ] = None,
+    model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
+    credit: Credit = "",
+) -> None:
+    """Measure each post-processing step on the run's validation frames (never the test split)."""
+    require_tensorflow()
+    from edgeseg.train.postprocess_tuning import tune_postprocess as run_tune
+
+    result = run_tune(run_dir, data=data, which=model, credit=credit, log=say)
+    say(f"recommended: {result['flags']}")

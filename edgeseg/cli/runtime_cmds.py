@@ -1,0 +1,165 @@
+"""``edgeseg predict``, ``stream`` and ``benchmark``: the device-side verbs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeseg.cli.app import app
+from edgeseg.cli.common import (
+    Backend,
+    Delegate,
+    InputSize,
+    StrictDelegate,
+    Threads,
+    check_out_file,
+    fail,
+    runtime_options,
+    runtime_warnings_as_lines,
+    say,
+    user_errors,
+)
+
+
+@app.command()
+@user_errors
+def predict(
+    model: Annotated[Path, typer.Argument(help="A .tflite model (edgeseg metadata inside).")],
+    images: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for masks and overlays.")],
+    overlay: Annotated[bool, typer.Option(help="Also write <stem>_overlay.png.")] = True,
+    threshold: Annotated[float | None, typer.Option(help="Override the threshold.")] = None,
+    min_area: Annotated[int | None, typer.Option(help="Override the min-area.")] = None,
+    backend: Backend = "auto",
+    delegate: Delegate = "auto",
+    threads: Threads = None,
+    strict_delegate: StrictDelegate = False,
+    input_size: InputSize = None,
+) -> None:
+    """Segment images with a .tflite model: <stem>_mask.png and <stem>_overlay.png.
+
+    \b
+    Example: edgeseg predict model_int8.tflite frames/ --out masks/
+    """
+    from edgeseg.edge_runtime.predict import predict as run_predict
+    from edgeseg.progress import per_event, progress_bar
+
+    runtime_warnings_as_lines()
+    overrides = {
+        k: v for k, v in {"threshold": threshold, "min_area": min_area}.items() if v is not None
+    }
+    with progress_bar("segmenting") as bar:
+        summary = run_predict(
+            model,
+            images,
+            out,
+            overlay=overlay,
+            progress=per_event(bar),
+            **runtime_options(backend, delegate, threads, input_size, strict_delegate),
+            **overrides,
+        )
+    for _source, reason in summary.failed:
+        typer.echo(f"edgeseg: warning: skipped {reason}", err=True)
+    say(summary.line())
+    if summary.failed and len(summary.failed) == summary.images:
+        fail(f"none of the {summary.images} images could be read: nothing was written")
+
+
+@app.command()
+@user_errors
+def stream(
+    model: Annotated[Path, typer.Argument(help="A .tflite model.")],
+    frames: Annotated[Path, typer.Option("--frames", help="Folder of frames (natural order).")],
+    smoothing: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="Temporal smoothing of probabilities (0-0.99).")
+    ] = 0.0,
+    out: Annotated[Path | None, typer.Option(help="Also write masks/overlays here.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many frames.")] = None,
+    prefetch: Annotated[
+        bool, typer.Option(help="Decode the next frame while this one runs (2 cores).")
+    ] = True,
+    backend: Backend = "auto",
+    delegate: Delegate = "auto",
+    threads: Threads = None,
+    strict_delegate: StrictDelegate = False,
+    input_size: InputSize = None,
+) -> None:
+    """Run a frame sequence at its own pace and print the FPS; unreadable frames are skipped.
+
+    \b
+    Example: edgeseg stream model_int8.tflite --frames clip/ --smoothing 0.5 --out masks/
+    """
+    from edgeseg.edge_runtime.predict import stream as run_stream
+    from edgeseg.progress import per_event, progress_bar
+
+    runtime_warnings_as_lines()
+    with progress_bar("streaming") as bar:
+        summary = run_stream(
+            model,
+            frames,
+            progress=per_event(bar),
+            smoothing=smoothing,
+            out_dir=out,
+            limit=limit,
+            prefetch=prefetch,
+            **runtime_options(backend, delegate, threads, input_size, strict_delegate),
+        )
+    say(summary.line())
+    if summary.processed == 0:
+        fail(f"none of the {summary.skipped} frames in {frames} could be read")
+
+
+@app.command()
+@user_errors
+def benchmark(
+    models: Annotated[list[Path], typer.Argument(help="One or more .tflite models.")],
+    backends: Annotated[str, typer.Option(help="Comma-separated backends.")] = "auto",
+    delegates: Annotated[str, typer.Option(help="Comma-separated delegates.")] = "auto",
+    threads: Annotated[str, typer.Option(help="Comma-separated thread counts, e.g. 1,2.")] = "1",
+    runs: Annotated[int, typer.Option(min=1, help="Timed invocations per row.")] = 50,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up invocations.")] = 5,
+    frame: Annotated[Path | None, typer.Option(help="Frame for end-to-end timing.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write rows as JSON.")] = None,
+    input_size: InputSize = None,
+) -> None:
+    """Init, warm-up, latency p50/p90/p99, FPS, memory, size per model, backend, delegate.
+
+    \b
+    Example: edgeseg benchmark model_int8.tflite model_float32.tflite --threads 1,2
+      --json bench.json
+    """
+    from edgeseg.edge_runtime.benchmark import benchmark as run_benchmark
+    from edgeseg.edge_runtime.benchmark import format_table, write_json
+    from edgeseg.progress import progress_bar
+
+    check_out_file(json_out, "--json")
+    try:
+        threads_list = tuple(int(t) for t in threads.split(","))
+    except ValueError:
+        fail(f"--threads {threads!r}: expected thread counts like 1 or 1,2,4")
+    if any(t < 1 for t in threads_list):
+        fail(f"--threads {threads}: thread counts must be 1 or more")
+    runtime_warnings_as_lines()
+    backend_list = tuple(b.strip() for b in backends.split(",") if b.strip())
+    delegate_list = tuple(d.strip() for d in delegates.split(",") if d.strip())
+    rows_to_run = len(models) * len(backend_list) * len(delegate_list) * len(threads_list)
+    with progress_bar("benchmarking", rows_to_run) as bar:
+        rows = run_benchmark(
+            models,
+            backends=backend_list,
+            delegates=delegate_list,
+            threads_list=threads_list,
+            runs=runs,
+            warmup=warmup,
+            frame=frame,
+            input_size=input_size,
+            progress=lambda _row: bar.advance(1),
+        )
+    say(format_table(rows))
+    if json_out:
+        write_json(rows, json_out)
+        say(f"wrote {json_out}")
+    if all("error" in row for row in rows):
+        fail("no row could run (see the errors above)")

@@ -1,0 +1,279 @@
+"""``edgeseg train``, ``evaluate``, ``qat`` and ``pipeline``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeseg.cli.app import app
+from edgeseg.cli.common import (
+    check_learning_rate,
+    check_out_folder,
+    fail,
+    require_tensorflow,
+    say,
+    user_errors,
+)
+from edgeseg.config import QAT_LEARNING_RATE
+
+
+@app.command()
+@user_errors
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Training data folder.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Run directory to write.")] = Path("runs/run"),
+    val_data: Annotated[
+        Path | None, typer.Option(help="Separate validation folder (else a subject-wise split).")
+    ] = None,
+    layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
+    classes: Annotated[
+        str | None, typer.Option(help="Class map NAME=VALUE,... (default nerve=1).")
+    ] = None,
+    subject_regex: Annotated[
+        str | None, typer.Option(help="Regex whose first group is the subject (paired layout).")
+    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="CSV with columns image,subject.")] = None,
+    val_fraction: Annotated[
+        float, typer.Option(min=0.05, max=0.5, help="Validation share of frames.")
+    ] = 0.2,
+    size: Annotated[int, typer.Option(min=32, help="Model input side (multiple of 16).")] = 128,
+    normalize: Annotated[str, typer.Option(help="none, percentile or equalize.")] = "percentile",
+    clahe: Annotated[bool, typer.Option(help="Contrast-limited histogram equalisation.")] = False,
+    denoise: Annotated[str, typer.Option(help="none, median or gaussian.")] = "none",
+    arch: Annotated[
+        str,
+        typer.Option(help="resunet (default), unet, attention_unet, unetpp, mnv2_unet or fcn."),
+    ] = "resunet",
+    base_filters: Annotated[int, typer.Option(min=1, help="Filters at the first level.")] = 12,
+    depth: Annotated[int, typer.Option(min=1, help="Number of down-sampling levels.")] = 3,
+    stem_stride: Annotated[
+        int | None,
+        typer.Option(
+            help="2 (U-Net default): a strided stem conv, the U-Net runs at half resolution; "
+            "1: full resolution (about 3x slower int8)."
+        ),
+    ] = None,
+    refine: Annotated[
+        bool, typer.Option(help="With --stem-stride 2: a full-resolution refinement head.")
+    ] = False,
+    presence: Annotated[bool, typer.Option(help="Add the nerve-presence head.")] = True,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs (at most).")] = 50,
+    batch_size: Annotated[int, typer.Option(min=1, help="Frames per training step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (above 0).")] = 1e-3,
+    loss: Annotated[str, typer.Option(help="dice or dice_bce.")] = "dice_bce",
+    patience: Annotated[int, typer.Option(min=1, help="Early-stopping patience (epochs).")] = 15,
+    augment: Annotated[bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")] = True,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Mask threshold recorded for later.")
+    ] = 0.5,
+    min_area: Annotated[
+        int, typer.Option(min=0, help="Drop components smaller than this (pixels).")
+    ] = 0,
+    largest_component: Annotated[
+        bool, typer.Option(help="Keep only the largest component of each class.")
+    ] = False,
+    presence_gate: Annotated[
+        bool, typer.Option(help="Empty the mask when the presence score is low.")
+    ] = False,
+    presence_threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Presence gate threshold.")
+    ] = 0.5,
+    seed: Annotated[int, typer.Option(help="Random seed (split, weights, augmentation).")] = 0,
+    encoder: Annotated[
+        str | None, typer.Option(help="ImageNet encoder: mobilenetv2 or mobilenetv3small.")
+    ] = None,
+    encoder_weights: Annotated[
+        str, typer.Option(help="none, imagenet (downloaded once, cached) or a local .h5 PATH.")
+    ] = "none",
+    encoder_alpha: Annotated[
+        float | None,
+        typer.Option(
+            help="The encoder's width multiplier (default 0.35 for mobilenetv2, 1.0 for "
+            "mobilenetv3small); ImageNet weights exist for some values only."
+        ),
+    ] = None,
+    freeze_encoder_epochs: Annotated[
+        int, typer.Option(min=0, help="Train with a frozen encoder for this many epochs first.")
+    ] = 0,
+    qat: Annotated[bool, typer.Option(help="Quantization-aware fine-tuning afterwards.")] = False,
+    qat_epochs: Annotated[int, typer.Option(min=1, help="QAT fine-tuning epochs.")] = 5,
+    deterministic: Annotated[
+        bool, typer.Option(help="Deterministic ops: a re-run gives the same weights.")
+    ] = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing run in --out.")] = False,
+) -> None:
+    """Train a lightweight U-Net (Dice+BCE, Adam, subject-wise validation, checkpoints).
+
+    \b
+    Example: edgeseg train --data ../shared/data/usgra-seg/dataset --out runs/usgra-nerve
+    """
+    from edgeseg.datasets import subject_pattern
+    from edgeseg.train.runner import TrainOptions, train_run
+
+    if data is None and not resume:
+        fail("--data is required (a folder with images/ + masks/, or Kaggle .tif files)")
+    if encoder_alpha is not None and (encoder is None or encoder_alpha <= 0):
+        fail(f"--encoder-alpha {encoder_alpha}: needs --encoder and a value above 0")
+    if encoder is None and (encoder_weights != "none" or freeze_encoder_epochs):
+        fail(
+            "--encoder-weights and --freeze-encoder-epochs need --encoder (mobilenetv2 or "
+            "mobilenetv3small)"
+        )
+    check_learning_rate(lr)
+    subject_pattern(subject_regex)  # a bad regex fails here, before any work
+    check_out_folder(out)
+    new_out = not out.exists()
+    options = TrainOptions(
+        data=data,
+        out=out,
+        val_data=val_data,
+        layout=layout,
+        classes=classes,
+        subject_regex=subject_regex,
+        manifest=manifest,
+        val_fraction=val_fraction,
+        size=size,
+        normalize=normalize,
+        clahe=clahe,
+        denoise=denoise,
+        arch=arch,
+        base_filters=base_filters,
+        depth=depth,
+        stem_stride=stem_stride,
+        refine=refine,
+        presence=presence,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        loss=loss,
+        patience=patience,
+        augment=augment,
+        threshold=threshold,
+        min_area=min_area,
+        largest_component=largest_component,
+        presence_gate=presence_gate,
+        presence_threshold=presence_threshold,
+        seed=seed,
+        encoder=encoder,
+        encoder_weights=encoder_weights,
+        encoder_alpha=encoder_alpha,
+        freeze_encoder_epochs=freeze_encoder_epochs,
+        qat=qat,
+        qat_epochs=qat_epochs,
+        deterministic=deterministic,
+        resume=resume,
+        force=force,
+    )
+    require_tensorflow()
+    try:
+        result = train_run(options, log=say)
+    except BaseException:
+        if new_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a run that never started leaves no empty folder behind
+        raise
+    say(
+        f"trained {result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''} in "
+        f"{result.seconds:.0f}s; best val Dice "
+        f"{result.best_val_dice:.4f} at epoch {result.best_epoch}; wrote {result.run_dir}; "
+        f"next: edgeseg evaluate {result.run_dir} --data DIR"
+    )
+
+
+@app.command()
+@user_errors
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory from edgeseg train.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled data to evaluate on.")],
+    model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
+    threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Override the run's threshold.")
+    ] = None,
+    min_area: Annotated[
+        int | None, typer.Option(min=0, help="Override the run's min-area.")
+    ] = None,
+    largest_component: Annotated[
+        bool | None, typer.Option(help="Override: keep only the largest component.")
+    ] = None,
+    presence_gate: Annotated[
+        bool | None, typer.Option(help="Override: empty the mask when presence is low.")
+    ] = None,
+    presence_threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Override the gate's threshold.")
+    ] = None,
+    layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
+    out: Annotated[Path | None, typer.Option(help="Folder for evaluation.json.")] = None,
+) -> None:
+    """Dice, IoU, pixel accuracy, precision, recall (Kaggle empty rule) with 95% CIs.
+
+    \b
+    Example: edgeseg evaluate runs/usgra-nerve --data ../shared/data/usgra-seg/dataset/test
+    """
+    from edgeseg.progress import progress_bar
+
+    check_out_folder(out)
+    require_tensorflow()
+    from edgeseg.train.evaluate import evaluate as run_evaluate
+
+    with progress_bar("evaluating") as bar:
+        overrides = {
+            "threshold": threshold,
+            "min_area": min_area,
+            "largest_component": largest_component,
+            "presence_gate": presence_gate,
+            "presence_threshold": presence_threshold,
+        }
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        report = run_evaluate(run_dir, data, model, overrides, layout, out, bar.advance, bar.total)
+    say(report["table"])
+    if report["cross_dataset"]:
+        say(f"note: trained on {report['trained_on']}, evaluated on {data} (cross-dataset)")
+    elif Path(report["trained_on"]).resolve() == data.resolve():
+        typer.echo(
+            f"edgeseg: warning: {data} is the folder the run was trained on: its training "
+            "frames are scored too, so these numbers are optimistic (use a held-out folder)",
+            err=True,
+        )
+    say(f"wrote {report['out_dir']}/evaluation.json and per_image.csv")
+
+
+@app.command("qat")
+@user_errors
+def qat_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory from edgeseg train.")],
+    epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs.")] = 5,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = QAT_LEARNING_RATE,
+    force: Annotated[bool, typer.Option(help="Replace an existing QAT model.")] = False,
+) -> None:
+    """Quantization-aware fine-tuning of a trained run (writes RUN_DIR/qat/model_best.h5).
+
+    \b
+    Example: edgeseg qat runs/usgra-nerve --epochs 5
+    """
+    check_learning_rate(lr)
+    require_tensorflow()
+    from edgeseg.train.runner import qat_run
+
+    qat_run(run_dir, epochs=epochs, lr=lr, force=force, log=say)  # logs its closing line
+
+
+@app.command()
+@user_errors
+def pipeline(
+    out: Annotated[Path, typer.Option(help="Where everything goes.")] = Path("edgeseg-out"),
+    n: Annotated[int, typer.Option(min=40, help="Synthetic frames to make.")] = 160,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 36,
+    qat_epochs: Annotated[int, typer.Option(min=0, help="QAT epochs (0: post-training int8).")] = 3,
+    force: Annotated[bool, typer.Option(help="Overwrite a previous pipeline output.")] = False,
+) -> None:
+    """The main job on the embedded default (no download): synthetic data -> train -> evaluate
+    -> QAT -> int8 -> parity report."""
+    from edgeseg.train.runner import run_pipeline
+
+    check_out_folder(out)
+    require_tensorflow()
+    summary = run_pipeline(out, n=n, epochs=epochs, qat_epochs=qat_epochs, force=force, log=say)
+    if not summary["parity_passed"]:
+        raise typer.Exit(1)  # like `edgeseg parity`: a failed gate is exit 1
