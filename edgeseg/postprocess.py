@@ -1,15 +1,21 @@
-"""Probabilities -> mask: threshold, minimum area, largest component, presence gate (numpy only).
+"""Probabilities -> mask (threshold, minimum area, largest component, presence gate) -> overlay.
 
-This is section 3 of docs/runtime-contract.md; evaluation and the edge runtime share it.
+Sections 3 and 4 of docs/runtime-contract.md, called through :class:`edgeseg.contract.FrameContract`
+by evaluation and the edge runtime. numpy + Pillow only.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
 from edgeseg.config import PostProcess
+from edgeseg.errors import DataError
+from edgeseg.imaging import to_gray8
+
+OVERLAY_ALPHA = 115  # about 45 %, section 4
 
 _NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
 
@@ -74,3 +80,31 @@ def probabilities_to_mask(
             channel = largest_component(channel)
         out[..., c] = channel
     return out[..., 0] if squeeze else out
+
+
+def overlay(
+    gray_frame: np.ndarray, mask: np.ndarray, colors: Sequence[Sequence[int]]
+) -> np.ndarray:
+    """Colour the mask onto the gray frame -> HxWx3 uint8 (section 4).
+
+    On mask pixels ``(base * (256 - A) + colour * A + 128) >> 8`` with ``A = 115``, ``base``
+    the gray frame; other pixels keep the gray. Later classes paint over earlier ones.
+    """
+    gray = to_gray8(gray_frame)
+    masks = np.asarray(mask)
+    if masks.ndim == 2:
+        masks = masks[..., None]
+    if masks.shape[:2] != gray.shape:
+        raise DataError(
+            f"mask is {masks.shape[1]}x{masks.shape[0]} but the frame is "
+            f"{gray.shape[1]}x{gray.shape[0]}: use Result.mask (frame size), not mask_model"
+        )
+    if masks.shape[2] > len(colors):
+        raise DataError(f"mask has {masks.shape[2]} classes but only {len(colors)} colours")
+    base = np.repeat(gray[..., None], 3, axis=2).astype(np.uint16)
+    out = base.copy()
+    for c in range(masks.shape[2]):
+        on = masks[..., c] > 0
+        colour = np.asarray(colors[c], dtype=np.uint16)
+        out[on] = (base[on] * (256 - OVERLAY_ALPHA) + colour * OVERLAY_ALPHA + 128) >> 8
+    return out.astype(np.uint8)
