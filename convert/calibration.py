@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from edgeseg.config import Preprocessing
+from edgeseg.contract import float_input
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import IMAGE_SUFFIXES, read_gray, read_label, resize_gray
 from edgeseg.io import check_output_folder, write_text_atomic
@@ -84,7 +85,7 @@ class CalibrationSet:
 
         def gen() -> Iterator[list[np.ndarray]]:
             for img in images:
-                yield [(img.astype(np.float32) / 255.0)[None, ..., None]]
+                yield [float_input(img)]
 
         return gen
 

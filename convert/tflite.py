@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.config import RunConfig, load_config
+from edgeseg.contract import PIXEL_SCALE, FrameContract
 from edgeseg.convert import edgetpu as edgetpu_mod
 from edgeseg.convert.calibration import CalibrationSet, load_calibration
 from edgeseg.convert.ops import ModelOps, TensorInfo, read_ops
 from edgeseg.convert.variants import Variant, check_io, check_source, get_variant
 from edgeseg.edge_runtime.interpreter import captured_stderr
 from edgeseg.edge_runtime.metadata import METADATA_NAME, embed_metadata, metadata_entries
-from edgeseg.edge_runtime.metadata import metadata_from_config as _metadata_from_config
 from edgeseg.errors import ConfigError, ModelError
 from edgeseg.io import write_bytes_atomic, write_text_atomic
 
@@ -231,8 +231,8 @@ def convert_model(
 
 
 def metadata_for(cfg: RunConfig, variant: Variant, presence: bool) -> dict:
-    """The contract's metadata dict (edgeseg.edge_runtime.metadata builds it)."""
-    return _metadata_from_config(cfg, variant.quantization, presence)
+    """The contract's metadata dict (:class:`edgeseg.contract.FrameContract` builds it)."""
+    return FrameContract.from_run_config(cfg, variant.quantization, presence).to_dict()
 
 
 # ----------------------------------------------------------------------------- export
@@ -389,7 +389,7 @@ def _io_warnings(ops: ModelOps, io: str) -> list[str]:
     if io != "uint8" or not ops.inputs:
         return []
     t = ops.inputs[0]
-    if t.scale is None or abs(t.scale * 255.0 - 1.0) > 1e-3 or t.zero_point != 0:
+    if t.scale is None or abs(t.scale / PIXEL_SCALE - 1.0) > 1e-3 or t.zero_point != 0:
         return [
             f"input scale {t.scale} zero point {t.zero_point} (not 1/255, 0): the runtime "
             "requantizes pixels with them (runtime contract §2)"

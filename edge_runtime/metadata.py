@@ -5,42 +5,22 @@ Reading is a small pure-Python flatbuffer walk (``struct`` offsets only), so it 
 Writing (``edgeseg.convert`` on the host) repacks the model with ``ai_edge_litert``'s generated
 schema and ``flatbuffers``, both imported inside :func:`write_metadata` only.
 
-The JSON schema is section 5 of docs/runtime-contract.md.
+The JSON payload (section 5 of docs/runtime-contract.md) is written and parsed by
+:class:`edgeseg.contract.FrameContract` alone; this module only moves its bytes.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import struct
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from edgeseg import __version__
-from edgeseg.config import PostProcess, Preprocessing, RunConfig
-from edgeseg.errors import ConfigError, DependencyError, ModelError
+from edgeseg.contract import FrameContract, parse_payload, payload_json
+from edgeseg.errors import DependencyError, ModelError
 
 METADATA_NAME = "edgeseg"
-SCHEMA = "edgeseg.metadata/1"
 TFLITE_IDENTIFIER = b"TFL3"
-QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
-PIXEL_SCALE = 1.0 / 255.0
-
-NAMED_COLORS: dict[str, tuple[int, int, int]] = {
-    "nerve": (255, 220, 0),
-    "vessel": (230, 40, 40),
-}
-# Colours for any other class, in class order (cycled), chosen to stay apart from yellow and red.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (0, 200, 255),
-    (60, 220, 60),
-    (255, 0, 255),
-    (255, 140, 0),
-    (40, 90, 255),
-    (160, 90, 255),
-)
 
 # Field slots of the tflite schema tables we walk (schema.fbs order).
 _MODEL_BUFFERS = 4
@@ -193,175 +173,24 @@ def read_metadata(path: Path) -> dict[str, Any] | None:
     entries = metadata_entries(_read_model_bytes(path), str(path))
     if METADATA_NAME not in entries:
         return None
-    try:
-        meta = json.loads(entries[METADATA_NAME].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(
-            f"{path}: the edgeseg metadata is not valid JSON ({exc}): re-export the model"
-        ) from exc
-    if not isinstance(meta, dict):
-        raise ModelError(f"{path}: the edgeseg metadata is not a JSON object: re-export the model")
-    return meta
+    return parse_payload(entries[METADATA_NAME], str(path))
 
 
-# --------------------------------------------------------------------------- the typed view
-
-
-@dataclass(frozen=True)
-class ClassInfo:
-    """One output channel: class name, the mask value that marks it, its overlay colour."""
-
-    name: str
-    value: int
-    color: tuple[int, int, int]
-
-
-def class_color(name: str, index: int) -> tuple[int, int, int]:
-    """Overlay colour of a class: fixed for nerve and vessel, else from ``PALETTE`` by index."""
-    return NAMED_COLORS.get(name, PALETTE[index % len(PALETTE)])
-
-
-def default_classes(names: Sequence[str]) -> tuple[ClassInfo, ...]:
-    """ClassInfo for class names in order (values 1, 2, ...; colours by name or palette)."""
-    return tuple(ClassInfo(n, i + 1, class_color(n, i)) for i, n in enumerate(names))
-
-
-@dataclass(frozen=True)
-class ModelMetadata:
-    """What the device needs to run a model, parsed from the ``edgeseg`` JSON."""
-
-    preprocessing: Preprocessing
-    postprocess: PostProcess
-    classes: tuple[ClassInfo, ...]
-    channels: int = 1
-    input_scale: float = PIXEL_SCALE
-    presence_output: bool = False
-    quantization: str = "unknown"
-    arch: str = "unknown"
-    edgeseg_version: str = "unknown"
-    config_sha256: str = ""
-    schema: str = SCHEMA
-
-    @property
-    def input_size(self) -> tuple[int, int]:
-        """(height, width) of the model input."""
-        return self.preprocessing.size
-
-    @property
-    def class_names(self) -> list[str]:
-        return [c.name for c in self.classes]
-
-    @property
-    def colors(self) -> list[tuple[int, int, int]]:
-        return [c.color for c in self.classes]
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any], source: str = "model") -> ModelMetadata:
-        """Validate and parse the JSON dict; ModelError naming the bad field otherwise."""
-        schema = raw.get("schema", "")
-        if not str(schema).startswith("edgeseg.metadata/"):
-            raise ModelError(f"{source}: metadata schema {schema!r} is not an edgeseg schema")
-        if schema != SCHEMA:
-            raise ModelError(
-                f"{source}: metadata schema {schema!r} is newer than this runtime ({SCHEMA}): "
-                "upgrade edgeseg on the device"
-            )
-        try:
-            inp = raw["input"]
-            pre = dict(raw.get("preprocessing", {}))
-            if "percentiles" in pre:
-                pre["percentiles"] = tuple(float(p) for p in pre["percentiles"])
-            preprocessing = Preprocessing(height=int(inp["height"]), width=int(inp["width"]), **pre)
-            postprocess = PostProcess(**raw.get("postprocess", {}))
-            classes = tuple(
-                ClassInfo(
-                    str(c["name"]),
-                    int(c["value"]),
-                    tuple(int(v) for v in c.get("color") or class_color(c["name"], i)),
-                )
-                for i, c in enumerate(raw["classes"])
-            )
-            meta = cls(
-                preprocessing=preprocessing,
-                postprocess=postprocess,
-                classes=classes,
-                channels=int(inp.get("channels", 1)),
-                input_scale=float(inp.get("scale", PIXEL_SCALE)),
-                presence_output=bool(raw.get("presence_output", False)),
-                quantization=str(raw.get("quantization", "unknown")),
-                arch=str(raw.get("arch", "unknown")),
-                edgeseg_version=str(raw.get("edgeseg_version", "unknown")),
-                config_sha256=str(raw.get("config_sha256", "")),
-                schema=schema,
-            )
-        except ConfigError as exc:
-            raise ModelError(f"{source}: invalid edgeseg metadata: {exc}") from exc
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(
-                f"{source}: malformed edgeseg metadata ({exc.__class__.__name__}: {exc}): "
-                "re-export the model with `edgeseg convert`"
-            ) from exc
-        if not classes:
-            raise ModelError(f"{source}: edgeseg metadata lists no classes: re-export the model")
-        if any(len(c.color) != 3 for c in classes):
-            raise ModelError(f"{source}: class colours must be [R, G, B]: re-export the model")
-        if not (math.isfinite(meta.input_scale) and meta.input_scale > 0):
-            raise ModelError(f"{source}: input scale {meta.input_scale} must be positive")
-        return meta
-
-
-def load_metadata(path: Path) -> ModelMetadata | None:
-    """``read_metadata`` parsed into a :class:`ModelMetadata`; None when the model has none."""
+def load_metadata(path: Path) -> FrameContract | None:
+    """The model's :class:`FrameContract`, parsed from its metadata; None when it has none."""
     raw = read_metadata(path)
-    return None if raw is None else ModelMetadata.from_dict(raw, str(path))
-
-
-# --------------------------------------------------------------------------- building the JSON
-
-
-def metadata_from_config(
-    cfg: RunConfig, quantization: str, presence_output: bool
-) -> dict[str, Any]:
-    """The contract's metadata JSON (as a dict) for a model trained with ``cfg``."""
-    if quantization not in QUANTIZATIONS:
-        raise ConfigError(f"quantization={quantization!r} is not one of {', '.join(QUANTIZATIONS)}")
-    pp = cfg.preprocessing
-    post = cfg.postprocess
-    return {
-        "schema": SCHEMA,
-        "edgeseg_version": __version__,
-        "config_sha256": cfg.sha256(),
-        "arch": cfg.model.arch,
-        "quantization": quantization,
-        "input": {"height": pp.height, "width": pp.width, "channels": 1, "scale": PIXEL_SCALE},
-        "preprocessing": {
-            "normalize": pp.normalize,
-            "percentiles": [float(p) for p in pp.percentiles],
-            "clahe": bool(pp.clahe),
-            "clahe_clip": float(pp.clahe_clip),
-            "clahe_tiles": int(pp.clahe_tiles),
-            "denoise": pp.denoise,
-        },
-        "classes": [
-            {"name": c.name, "value": int(c.value), "color": list(class_color(c.name, i))}
-            for i, c in enumerate(cfg.classes)
-        ],
-        "postprocess": {
-            "threshold": float(post.threshold),
-            "min_area": int(post.min_area),
-            "largest_component": bool(post.largest_component),
-            "presence_threshold": float(post.presence_threshold),
-            "presence_gate": bool(post.presence_gate),
-        },
-        "presence_output": bool(presence_output),
-    }
+    return None if raw is None else FrameContract.from_json(raw, str(path))
 
 
 # --------------------------------------------------------------------------- writing (host)
 
 
-def embed_metadata(model_bytes: bytes, meta: dict[str, Any], name: str = METADATA_NAME) -> bytes:
+def embed_metadata(
+    model_bytes: bytes, meta: FrameContract | Mapping[str, Any], name: str = METADATA_NAME
+) -> bytes:
     """Return ``model_bytes`` with metadata entry ``name`` set to ``meta`` as UTF-8 JSON.
+
+    ``meta`` is a contract (its :meth:`~FrameContract.to_json` payload) or a payload dict.
 
     An existing entry of that name is replaced (its buffer is reused); all other entries, buffers
     and subgraphs are kept. Buffer data stays 16-byte aligned, as the TFLite converter writes it.
@@ -384,7 +213,8 @@ def embed_metadata(model_bytes: bytes, meta: dict[str, Any], name: str = METADAT
     buffers = list(model.buffers or [])
     if any((b.offset or 0) > 1 for b in buffers):
         raise ModelError("models with external buffers (over 2 GB) cannot take metadata here")
-    payload = np.frombuffer(json.dumps(meta, indent=None).encode("utf-8"), dtype=np.uint8)
+    text = meta.to_json() if isinstance(meta, FrameContract) else payload_json(meta)
+    payload = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     entries = list(model.metadata or [])
     existing = next((m for m in entries if _as_str(m.name) == name), None)
     if existing is not None and 0 < existing.buffer < len(buffers):
@@ -407,7 +237,10 @@ def embed_metadata(model_bytes: bytes, meta: dict[str, Any], name: str = METADAT
 
 
 def write_metadata(
-    path: Path, meta: dict[str, Any], out_path: Path | None = None, name: str = METADATA_NAME
+    path: Path,
+    meta: FrameContract | Mapping[str, Any],
+    out_path: Path | None = None,
+    name: str = METADATA_NAME,
 ) -> Path:
     """Embed ``meta`` in the ``.tflite`` at ``path`` (in place unless ``out_path``), atomically."""
     from edgeseg.io import write_bytes_atomic

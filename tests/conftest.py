@@ -81,7 +81,8 @@ def tiny_tflite(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     import tf_keras
 
     from edgeseg.config import Preprocessing, RunConfig
-    from edgeseg.edge_runtime.metadata import metadata_from_config, write_metadata
+    from edgeseg.contract import FrameContract
+    from edgeseg.edge_runtime.metadata import write_metadata
     from edgeseg.train.models import build_resunet
 
     tf_keras.utils.set_random_seed(0)
@@ -102,6 +103,6 @@ def tiny_tflite(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         paths["plain_i8"].write_bytes(conv.convert())
     cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
     for kind, quant in (("f32", "float32"), ("i8", "int8")):
-        meta = metadata_from_config(cfg, quant, presence_output=True)
+        meta = FrameContract.from_run_config(cfg, quant, presence_output=True)
         write_metadata(paths[f"plain_{kind}"], meta, out_path=paths[kind])
     return paths

@@ -1,106 +1,27 @@
-"""edgeseg.edge_runtime.metadata: the JSON from a RunConfig, write/read round trip, bad files."""
+"""edgeseg.edge_runtime.metadata: the payload in and out of .tflite files, round trip, bad files."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edgeseg.config import ClassSpec, PostProcess, Preprocessing, RunConfig
+from edgeseg.config import Preprocessing, RunConfig
+from edgeseg.contract import SCHEMA, FrameContract
 from edgeseg.edge_runtime.metadata import (
-    PALETTE,
-    SCHEMA,
-    ModelMetadata,
     load_metadata,
     metadata_entries,
-    metadata_from_config,
     read_metadata,
     write_metadata,
 )
-from edgeseg.errors import ConfigError, DependencyError, ModelError
-
-CFG = RunConfig(
-    classes=(ClassSpec("nerve", 1), ClassSpec("vessel", 2), ClassSpec("tendon", 3)),
-    preprocessing=Preprocessing(height=32, width=32, normalize="equalize", denoise="median"),
-    postprocess=PostProcess(threshold=0.4, min_area=5, presence_gate=True),
-)
+from edgeseg.errors import DependencyError, ModelError
 
 
 @pytest.fixture(scope="module")
 def models(tiny_tflite: dict[str, Path]) -> dict[str, Path]:
     return tiny_tflite
-
-
-# --------------------------------------------------------------------------- the JSON
-
-
-def test_metadata_from_config_follows_the_contract() -> None:
-    meta = metadata_from_config(CFG, "int8", presence_output=True)
-    assert meta["schema"] == SCHEMA == "edgeseg.metadata/1"
-    assert meta["config_sha256"] == CFG.sha256()
-    assert meta["arch"] == "resunet"
-    assert meta["quantization"] == "int8"
-    assert meta["input"] == {"height": 32, "width": 32, "channels": 1, "scale": 1 / 255}
-    assert meta["preprocessing"] == {
-        "normalize": "equalize",
-        "percentiles": [1.0, 99.0],
-        "clahe": False,
-        "clahe_clip": 2.0,
-        "clahe_tiles": 8,
-        "denoise": "median",
-    }
-    assert meta["classes"] == [
-        {"name": "nerve", "value": 1, "color": [255, 220, 0]},
-        {"name": "vessel", "value": 2, "color": [230, 40, 40]},
-        {"name": "tendon", "value": 3, "color": list(PALETTE[2])},
-    ]
-    assert meta["postprocess"] == {
-        "threshold": 0.4,
-        "min_area": 5,
-        "largest_component": False,
-        "presence_threshold": 0.5,
-        "presence_gate": True,
-    }
-    assert meta["presence_output"] is True
-    assert json.loads(json.dumps(meta)) == meta
-
-
-def test_metadata_from_config_rejects_unknown_quantization() -> None:
-    with pytest.raises(ConfigError, match="quantization='int4'"):
-        metadata_from_config(CFG, "int4", presence_output=False)
-
-
-def test_model_metadata_view() -> None:
-    meta = ModelMetadata.from_dict(metadata_from_config(CFG, "float32", presence_output=False))
-    assert meta.preprocessing == CFG.preprocessing
-    assert meta.postprocess == CFG.postprocess
-    assert meta.class_names == ["nerve", "vessel", "tendon"]
-    assert [c.value for c in meta.classes] == [1, 2, 3]
-    assert meta.colors[:2] == [(255, 220, 0), (230, 40, 40)]
-    assert meta.input_size == (32, 32)
-    assert meta.presence_output is False
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"schema": "other/1"}, "not an edgeseg schema"),
-        ({"schema": "edgeseg.metadata/2"}, "upgrade edgeseg"),
-        ({"input": {"width": 32}}, "malformed"),
-        ({"preprocessing": {"normalize": "zscore"}}, "normalize='zscore'"),
-        ({"input": {"height": 30, "width": 32}}, "multiples of 16"),
-        ({"classes": []}, "no classes"),
-        ({"postprocess": {"thresh": 0.5}}, "malformed"),
-    ],
-)
-def test_model_metadata_rejects_bad_json(change: dict, message: str) -> None:
-    raw = {**metadata_from_config(CFG, "int8", presence_output=True), **change}
-    with pytest.raises(ModelError, match=message) as info:
-        ModelMetadata.from_dict(raw, "m.tflite")
-    assert "\n" not in str(info.value)
 
 
 # --------------------------------------------------------------------------- files
@@ -113,8 +34,9 @@ def test_round_trip_keeps_the_model_and_other_entries(models: dict[str, Path]) -
     assert read_metadata(plain) is None
     assert load_metadata(plain) is None
     cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
-    meta = metadata_from_config(cfg, "int8", presence_output=True)
-    assert read_metadata(tagged) == meta
+    contract = FrameContract.from_run_config(cfg, "int8", presence_output=True)
+    assert read_metadata(tagged) == contract.to_dict()
+    assert load_metadata(tagged) == contract
     before = metadata_entries(plain.read_bytes())
     after = metadata_entries(tagged.read_bytes())
     assert set(after) == set(before) | {"edgeseg"}

@@ -16,15 +16,13 @@ import pytest
 from PIL import Image
 
 from edgeseg.config import Preprocessing, RunConfig
-from edgeseg.edge_runtime.metadata import metadata_from_config, write_metadata
+from edgeseg.contract import FrameContract
+from edgeseg.edge_runtime.metadata import write_metadata
 from edgeseg.edge_runtime.segmenter import (
     PREFETCH_THREAD_PREFIX,
     Segmenter,
     SkippedFrameWarning,
-    dequantize_output,
     overlay,
-    quantize_input,
-    quantize_input_lut,
 )
 from edgeseg.errors import ConfigError, DataError, ModelError
 from edgeseg.postprocess import probabilities_to_mask
@@ -52,55 +50,6 @@ def _frame(h: int, w: int, seed: int = 0) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w]
     blob = ((yy - h / 2) / (h / 4)) ** 2 + ((xx - w / 3) / (w / 5)) ** 2 < 1
     return np.clip(rng.normal(90, 30, (h, w)) + 120 * blob, 0, 255).astype(np.uint8)
-
-
-# --------------------------------------------------------------------------- quantization
-
-
-def test_quantize_matches_the_contract_formula() -> None:
-    pixels = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    two_ish = np.floor(np.arange(256) * 512 / 255 + 0.5)
-    cases = [
-        ({"dtype": np.uint8, "quantization": (1 / 255, 0)}, np.arange(256)),
-        ({"dtype": np.int8, "quantization": (1 / 255, -128)}, np.arange(256) - 128),
-        # x / s = 512 p / 255 (no ties): values above 255 clip to qmax
-        ({"dtype": np.uint8, "quantization": (1 / 512, 0)}, np.minimum(two_ish, 255)),
-    ]
-    for detail, expected in cases:
-        np.testing.assert_array_equal(quantize_input(pixels, detail).ravel(), expected)
-    # An odd scale and zero point, against the formula written out in float64.
-    s, z = float(np.float32(0.0173)), 7
-    got = quantize_input(pixels, {"dtype": np.int8, "quantization": (s, z)})
-    x = pixels.astype(np.float64) / 255.0
-    want = np.clip(np.floor(x / s + 0.5) + z, -128, 127).astype(np.int8)
-    np.testing.assert_array_equal(got, want)
-    assert got.dtype == np.int8
-    assert got.ravel()[-1] == 65  # 1 / 0.0173 = 57.8 -> 58 + 7
-    floats = quantize_input(pixels, {"dtype": np.float32, "quantization": (0.0, 0)})
-    assert floats.dtype == np.float32
-    np.testing.assert_array_equal(floats, (pixels / 255.0).astype(np.float32))
-
-
-def test_quantize_table_gives_the_formula_s_values() -> None:
-    pixels = np.random.default_rng(3).integers(0, 256, (40, 50), dtype=np.uint8)
-    for detail in (
-        {"dtype": np.uint8, "quantization": (1 / 255, 0)},
-        {"dtype": np.int8, "quantization": (float(np.float32(0.0173)), 7)},
-        {"dtype": np.int8, "quantization": (1 / 512, -100)},
-        {"dtype": np.float32, "quantization": (0.0, 0)},
-    ):
-        lut = quantize_input_lut(detail)
-        assert lut.shape == (256,) and lut.dtype == np.dtype(detail["dtype"])
-        np.testing.assert_array_equal(lut.take(pixels), quantize_input(pixels, detail))
-
-
-def test_dequantize_matches_the_contract_formula() -> None:
-    q = np.array([0, 1, 128, 255], dtype=np.uint8)
-    p = dequantize_output(q, {"dtype": np.uint8, "quantization": (0.00390625, 0)})
-    np.testing.assert_array_equal(p, [0.0, 0.00390625, 0.5, 255 / 256])
-    q8 = np.array([-128, 0, 127], dtype=np.int8)
-    p8 = dequantize_output(q8, {"dtype": np.int8, "quantization": (0.1, -128)})
-    np.testing.assert_allclose(p8, (q8.astype(np.float64) + 128) * float(np.float32(0.1)))
 
 
 def test_int8_model_uses_its_own_scale_and_zero_point(seg_i8: Segmenter) -> None:
@@ -231,7 +180,7 @@ def rgb_model(tmp_path_factory: pytest.TempPathFactory, models: dict[str, Path])
     path = tmp_path_factory.mktemp("rgb") / "rgb.tflite"
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(tf_keras.Model(inp, out)).convert())
     cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
-    write_metadata(path, metadata_from_config(cfg, "float32", presence_output=False))
+    write_metadata(path, FrameContract.from_run_config(cfg, "float32", presence_output=False))
     return path
 
 

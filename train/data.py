@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from edgeseg.contract import float_input
+
 
 @dataclass(frozen=True)
 class Augment:
@@ -84,7 +86,7 @@ def augment_batch(images: tf.Tensor, masks: tf.Tensor, aug: Augment, seed) -> tu
 
 def to_model_inputs(images: np.ndarray) -> np.ndarray:
     """uint8 (N,H,W) -> float32 (N,H,W,1) in [0, 1], the network's input."""
-    return (images.astype(np.float32) / 255.0)[..., None]
+    return float_input(images)
 
 
 def presence_labels(masks: np.ndarray) -> np.ndarray:

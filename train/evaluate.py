@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.config import PostProcess, RunConfig, load_config
+from edgeseg.contract import float_input
 from edgeseg.datasets import Sample, discover, read_sample_mask
 from edgeseg.imaging import read_gray, resize_mask
 from edgeseg.io import write_text_atomic
@@ -26,7 +27,7 @@ def keras_predictor(model, batch_size: int = 16) -> Predictor:
     """uint8 (N,H,W) -> (probabilities N,H,W,C, presence N or None) with a Keras model."""
 
     def predict(images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        x = (images.astype(np.float32) / 255.0)[..., None]
+        x = float_input(images)
         # A direct call, batch by batch: no predict() tf.function to retrace per model/shape.
         chunks = [
             model(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)
