@@ -113,18 +113,6 @@ def _dist_version(dist: str) -> str:
         return "unknown"
 
 
-def available_backends() -> list[str]:
-    """Installed backends in ``auto`` order (imports each one: slow for tensorflow)."""
-    found = []
-    for name in BACKENDS[1:]:
-        try:
-            _load_backend(name)
-        except ImportError:
-            continue
-        found.append(name)
-    return found
-
-
 def resolve_backend(backend: str = "auto") -> _Backend:
     """The backend to use; DependencyError naming the package to install."""
     if backend not in BACKENDS:

@@ -80,10 +80,6 @@ class Result:
         """The contract's colour overlay of ``mask`` on the gray frame, HxWx3 uint8."""
         return overlay(self.gray, self.mask, [c.color for c in self.classes])
 
-    def areas(self) -> dict[str, int]:
-        """Mask pixels per class at the original frame size."""
-        return {c.name: int(self.mask[..., i].sum()) for i, c in enumerate(self.classes)}
-
 
 @dataclass
 class _Loaded:

@@ -89,11 +89,6 @@ def to_model_inputs(images: np.ndarray) -> np.ndarray:
     return float_input(images)
 
 
-def presence_labels(masks: np.ndarray) -> np.ndarray:
-    """(N,1) float32: 1 where the first class (the nerve) has any pixel."""
-    return masks[..., 0].reshape(len(masks), -1).any(axis=1, keepdims=True).astype(np.float32)
-
-
 def make_dataset(
     images: np.ndarray,
     masks: np.ndarray,
