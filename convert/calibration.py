@@ -299,7 +299,9 @@ def build_calibration_set(
         from_dir, layout, subject_regex, manifest, require_masks=False, hint="pass --from DIR"
     )
     frames: list[_Frame] = []
-    for i, sample in enumerate(samples):
+    for sample in samples:
+        if progress is not None:
+            progress(1)  # one more frame looked at (an increment, as Bar.advance takes)
         try:
             img = read_gray(sample.image)
         except DataError:
@@ -313,8 +315,6 @@ def build_calibration_set(
         frames.append(
             _Frame(sample.image, sample.subject, float(img.mean()), float(img.std()), area)
         )
-        if progress is not None:
-            progress(i + 1)
     if len(frames) < MIN_IMAGES:
         raise DataError(
             f"{from_dir}: only {len(frames)} readable frames; a calibration set needs "

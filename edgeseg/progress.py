@@ -11,7 +11,11 @@ from typing import Any
 
 @dataclass
 class Bar:
-    """``advance(n)`` moves the bar; ``total(n)`` sets its length once known."""
+    """``advance(n)`` moves the bar ``n`` steps on; ``total(n)`` sets its length once known.
+
+    Library functions that take a ``progress`` callback call it with increments (``progress(1)``
+    per item), never a running total, so ``progress=bar.advance`` ends at the item count.
+    """
 
     advance: Callable[[int], None]
     total: Callable[[int], None]

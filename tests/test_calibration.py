@@ -175,9 +175,18 @@ def test_build_calibration_set_is_stratified_atomic_and_repeatable(tmp_path):
     assert (out / "README.md").read_text() == "keep me"
     with pytest.raises(ConfigError, match="--force"):
         cal.build_calibration_set(data, out, n=12, seed=1)
+    steps: list[int] = []
     again = cal.build_calibration_set(
-        data, out, n=12, seed=1, subject_regex=r"^(s\d+)_", mask_value=1, force=True
+        data,
+        out,
+        n=12,
+        seed=1,
+        subject_regex=r"^(s\d+)_",
+        mask_value=1,
+        force=True,
+        progress=steps.append,
     )
+    assert steps == [1] * 40  # increments: a bar advanced by each call ends at 40, not 820
     assert [r["source"] for r in csv.DictReader(again.open())] == [r["source"] for r in rows]
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "images", "manifest.csv"]
     # the loader reads DIR/images of a built set

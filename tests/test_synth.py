@@ -181,7 +181,7 @@ def test_write_dataset_is_byte_identical(tmp_path: Path) -> None:
     calls: list[int] = []
     a = synth.write_dataset(tmp_path / "a", 6, size=SMALL, seed=11, progress=calls.append)
     b = synth.write_dataset(tmp_path / "b", 6, size=SMALL, seed=11)
-    assert calls == [1, 2, 3, 4, 5, 6]
+    assert calls == [1] * 6  # increments: a bar advanced by each call ends at 6, not 21
     for pa, pb in zip(a, b, strict=True):
         assert pa.read_bytes() == pb.read_bytes()
         mask = Path("masks") / pa.name

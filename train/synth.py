@@ -122,8 +122,9 @@ def write_dataset(
     ``out/images/s{subject:02d}_{frame:04d}.png`` (8-bit L) and the same names under
     ``out/masks`` (palette PNG: 0 background, 1 nerve in yellow, 2 vessel in red). Each
     subject has its own anatomy; its frames are small probe moves with fresh speckle.
-    Exactly ``round(n * empty_fraction)`` frames have no nerve. ``progress`` is called with
-    the number of frames written so far. Same seed -> byte-identical files.
+    Exactly ``round(n * empty_fraction)`` frames have no nerve. ``progress(1)`` follows
+    each frame written (an increment, as ``edgeseg.progress.Bar.advance`` takes).
+    Same seed -> byte-identical files.
     """
     out = Path(out)
     size = (int(size[0]), int(size[1]))
@@ -146,7 +147,7 @@ def write_dataset(
             _save_png(_mask_image(label), out / "masks" / name)
             paths.append(out / "images" / name)
             if progress is not None:
-                progress(len(paths))
+                progress(1)
     return paths
 
 
