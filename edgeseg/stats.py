@@ -1,21 +1,29 @@
-"""Paired significance tests for per-frame scores of two methods on the same frames.
+"""Intervals and paired tests for per-frame scores.
 
-``wilcoxon`` and ``paired_ttest`` wrap ``scipy.stats`` (imported when called; scipy comes with
-the ``train`` and ``dev`` extras), ``holm`` adjusts a family of p-values for multiple
-comparisons, and ``bootstrap_diff_ci`` gives a percentile CI of the mean paired difference.
-Pairs where either score is NaN are dropped first (``metrics`` returns NaN for undefined frames
-under ``empty="nan"``); the number of pairs used is always returned.
+- ``bootstrap_ci``: percentile bootstrap CI of a mean, resampling frames, or whole subjects when
+  ``groups`` is given (a cluster bootstrap: frames of one subject are not independent). Every
+  result says its ``unit`` ("frame" or "subject") and flags ``degenerate`` intervals (fewer
+  than two units: no spread to resample, the "interval" is the value itself).
+- ``clopper_pearson``: the exact binomial interval of a proportion (e.g. frames that flip).
+- ``wilcoxon`` and ``paired_ttest`` wrap ``scipy.stats`` (imported when called; scipy comes with
+  the ``train`` and ``dev`` extras); ``holm`` adjusts a family of p-values; ``bootstrap_diff_ci``
+  is the bootstrap CI of the mean paired difference.
+
+Pairs where either score is NaN are dropped first (``edgeseg.metrics`` gives NaN for frames a
+policy leaves out); the number of pairs used is always returned.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from edgeseg.errors import DependencyError
-from edgeseg.metrics import bootstrap_ci
+
+ALTERNATIVES = ("two-sided", "greater", "less")
 
 
 def _scipy_stats():
@@ -30,12 +38,108 @@ def _scipy_stats():
 
 def paired(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """The two score vectors as float arrays with NaN pairs removed; equal lengths required."""
+    x, y, _ = _paired_groups(a, b, None)
+    return x, y
+
+
+def _paired_groups(
+    a: Sequence[float], b: Sequence[float], groups: Sequence[Any] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     x = np.asarray(a, dtype=np.float64).ravel()
     y = np.asarray(b, dtype=np.float64).ravel()
     if x.shape != y.shape:
         raise ValueError(f"paired scores need equal lengths, got {x.size} and {y.size}")
     keep = ~(np.isnan(x) | np.isnan(y))
-    return x[keep], y[keep]
+    g = None
+    if groups is not None:
+        g = np.asarray([str(s) for s in groups])
+        if g.size != x.size:
+            raise ValueError(f"{g.size} group labels for {x.size} scores")
+        g = g[keep]
+    return x[keep], y[keep], g
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def bootstrap_ci(
+    values: Sequence[float],
+    groups: Sequence[Any] | None = None,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Mean of ``values`` (NaNs dropped) with a two-sided percentile bootstrap CI.
+
+    ``groups``: one label per value (e.g. the frame's subject): whole groups are resampled and
+    the mean is over the frames drawn (``unit`` "subject"); without it, or when every group is
+    one frame, frames are resampled (``unit`` "frame"). Returns ``mean``, ``ci_low``,
+    ``ci_high``, ``n`` (values used), ``units`` (groups or frames resampled), ``unit``,
+    ``level``, ``degenerate`` (fewer than 2 units: the CI is the mean itself) and ``note``.
+    """
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    keep = ~np.isnan(arr)
+    labels = None
+    if groups is not None:
+        labels = np.asarray([str(s) for s in groups])
+        if labels.size != arr.size:
+            raise ValueError(f"{labels.size} group labels for {arr.size} values")
+        labels = labels[keep]
+    arr = arr[keep]
+    if labels is not None:
+        names, inverse = np.unique(labels, return_inverse=True)
+        sums = np.bincount(inverse, weights=arr, minlength=names.size)
+        counts = np.bincount(inverse, minlength=names.size).astype(np.float64)
+        unit = "subject" if names.size < arr.size else "frame"
+    else:
+        sums, counts, unit = arr, np.ones_like(arr), "frame"
+    units = int(sums.size)
+    out: dict[str, Any] = {
+        "mean": float(arr.mean()) if arr.size else float("nan"),
+        "ci_low": float("nan"),
+        "ci_high": float("nan"),
+        "n": int(arr.size),
+        "units": units,
+        "unit": unit,
+        "level": level,
+        "degenerate": units < 2,
+        "note": "",
+    }
+    if units == 0:
+        out["note"] = "no defined values"
+        return out
+    if units == 1:
+        out["ci_low"] = out["ci_high"] = out["mean"]
+        out["note"] = f"one {unit}: no interval (the value itself)"
+        return out
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, units, size=(n_boot, units))
+    means = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
+    alpha = (1.0 - level) / 2.0
+    out["ci_low"] = float(np.quantile(means, alpha))
+    out["ci_high"] = float(np.quantile(means, 1.0 - alpha))
+    return out
+
+
+def clopper_pearson(k: Any, n: Any, level: float = 0.95) -> tuple[Any, Any]:
+    """Exact (Clopper-Pearson) two-sided interval of a proportion ``k`` of ``n``.
+
+    Scalars give floats; arrays (e.g. the same rate at several ``n``) give arrays.
+    """
+    kk, nn = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    if np.any(nn <= 0) or np.any((kk < 0) | (kk > nn)):
+        raise ValueError(f"k={k} must be between 0 and n={n} (n > 0)")
+    beta = _scipy_stats().beta
+    alpha = (1.0 - level) / 2.0
+    with np.errstate(invalid="ignore"):
+        lo = np.where(kk <= 0, 0.0, beta.ppf(alpha, np.maximum(kk, 1e-12), nn - kk + 1))
+        hi = np.where(kk >= nn, 1.0, beta.ppf(1.0 - alpha, kk + 1, np.maximum(nn - kk, 1e-12)))
+    if lo.ndim == 0:
+        return (float(lo), float(hi))
+    return (lo, hi)
+
+
+# --------------------------------------------------------------------------- paired tests
 
 
 def wilcoxon(a: Sequence[float], b: Sequence[float], alternative: str = "two-sided") -> dict:
@@ -43,6 +147,7 @@ def wilcoxon(a: Sequence[float], b: Sequence[float], alternative: str = "two-sid
 
     All differences zero (or no pairs): no evidence of a difference, ``pvalue`` 1.0.
     """
+    _check_alternative(alternative)
     x, y = paired(a, b)
     diff = x - y
     nonzero = int(np.count_nonzero(diff))
@@ -60,9 +165,12 @@ def wilcoxon(a: Sequence[float], b: Sequence[float], alternative: str = "two-sid
 def paired_ttest(a: Sequence[float], b: Sequence[float], alternative: str = "two-sided") -> dict:
     """Paired t-test of ``a - b``.
 
-    Fewer than 2 pairs: NaN. Constant differences (zero variance): ``pvalue`` 1.0 if they are all
-    zero (identical scores), else 0.0 with an infinite statistic (scipy would return NaN).
+    Fewer than 2 pairs: NaN. All differences zero: ``pvalue`` 1.0 (identical scores; scipy gives
+    NaN). Every difference the same non-zero value (zero variance): an infinite statistic of
+    that sign and the p-value scipy (>= 1.11) gives: 0.0 two-sided or one-sided in the data's
+    direction, 1.0 one-sided against it.
     """
+    _check_alternative(alternative)
     x, y = paired(a, b)
     diff = x - y
     n = int(x.size)
@@ -70,15 +178,25 @@ def paired_ttest(a: Sequence[float], b: Sequence[float], alternative: str = "two
         return {"statistic": float("nan"), "pvalue": float("nan"), "df": 0, "n": n}
     if np.all(diff == diff[0]):
         constant = float(diff[0])
-        stat = 0.0 if constant == 0.0 else math.copysign(math.inf, constant)
-        return {"statistic": stat, "pvalue": 1.0 if constant == 0.0 else 0.0, "df": n - 1, "n": n}
+        if constant == 0.0:
+            return {"statistic": 0.0, "pvalue": 1.0, "df": n - 1, "n": n}
+        against = (alternative == "greater" and constant < 0) or (
+            alternative == "less" and constant > 0
+        )
+        stat = math.copysign(math.inf, constant)
+        return {"statistic": stat, "pvalue": 1.0 if against else 0.0, "df": n - 1, "n": n}
     res = _scipy_stats().ttest_rel(x, y, alternative=alternative)
     return {
         "statistic": float(res.statistic),
         "pvalue": float(res.pvalue),
-        "df": int(x.size) - 1,
-        "n": int(x.size),
+        "df": n - 1,
+        "n": n,
     }
+
+
+def _check_alternative(alternative: str) -> None:
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative {alternative!r} is not one of {ALTERNATIVES}")
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -107,19 +225,30 @@ def bootstrap_diff_ci(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
+    groups: Sequence[Any] | None = None,
 ) -> dict:
-    """Mean of the paired differences ``a - b`` and a percentile bootstrap CI (frames resampled)."""
-    x, y = paired(a, b)
-    diff = x - y
-    lo, hi = bootstrap_ci(diff, n_boot=n_boot, level=level, seed=seed)
-    mean = float(diff.mean()) if diff.size else float("nan")
-    return {"mean_diff": mean, "ci_low": lo, "ci_high": hi, "n": int(diff.size)}
+    """Mean of the paired differences ``a - b`` and its bootstrap CI (see :func:`bootstrap_ci`).
+
+    ``mean_diff``, ``ci_low``, ``ci_high``, ``n`` (pairs) plus ``unit``, ``units``, ``level``,
+    ``degenerate`` and ``note``; ``groups`` (one label per pair) resamples whole subjects.
+    """
+    x, y, g = _paired_groups(a, b, groups)
+    ci = bootstrap_ci(x - y, g, n_boot=n_boot, level=level, seed=seed)
+    ci["mean_diff"] = ci.pop("mean")
+    return ci
 
 
-def compare_paired(a: Sequence[float], b: Sequence[float], seed: int = 0) -> dict:
-    """Both tests and the bootstrap CI of ``a - b`` in one dict (for reports)."""
+def compare_paired(
+    a: Sequence[float],
+    b: Sequence[float],
+    seed: int = 0,
+    groups: Sequence[Any] | None = None,
+    n_boot: int = 2000,
+    level: float = 0.95,
+) -> dict:
+    """Both tests (two-sided) and the bootstrap CI of ``a - b`` in one dict (for reports)."""
     return {
         "wilcoxon": wilcoxon(a, b),
         "ttest": paired_ttest(a, b),
-        "diff": bootstrap_diff_ci(a, b, seed=seed),
+        "diff": bootstrap_diff_ci(a, b, n_boot=n_boot, level=level, seed=seed, groups=groups),
     }

@@ -1,5 +1,7 @@
-"""edgeseg.edge_runtime.parity (hand-built arrays, no TensorFlow) and the parity gate end to end:
-PASS on the tiny run's real int8 export, FAIL on a copy whose int8 weights were damaged."""
+"""edgeseg.evaluation.parity (hand-built arrays, no TensorFlow) and the parity gate end to end: the
+tiny run's real int8 export, a copy whose int8 weights were damaged, and bad input (one line,
+exit 2, nothing written). The verdict's own cases (PASS / FAIL / INCONCLUSIVE) are in
+test_verdict.py."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ import numpy as np
 import pytest
 
 from edgeseg.config import PostProcess
-from edgeseg.edge_runtime.parity import ParityAccumulator, Tolerances, compare_predictions
 from edgeseg.errors import ConfigError, DataError, ModelError
+from edgeseg.evaluation.parity import ParityAccumulator, compare_predictions
+from edgeseg.evaluation.verdict import Tolerances
 from edgeseg.imaging import resize_mask
 from edgeseg.metrics import dice
 
@@ -49,19 +52,19 @@ def make_frames(n: int = 40, size: int = 32, empty_every: int = 4, seed: int = 0
 
 
 def test_identical_models_pass_with_perfect_agreement():
-    gts, probs, pres = make_frames()
+    gts, probs, pres = make_frames(n=160)  # no flips in >= 123 frames: credibly under 3%
     res = compare_predictions(gts, {FLOAT: probs, INT8: probs}, {FLOAT: pres, INT8: pres})
     assert res["passed"] is True and res["verdict"]["reasons"] == []
     assert res["candidate"] == INT8 and res["roles"] == {FLOAT: "reference", INT8: "candidate"}
     (agree,) = res["agreement"]
     assert agree["mask_dice"]["nerve"]["mean"] == 1.0 and agree["mask_dice"]["nerve"]["min"] == 1.0
     assert agree["mean_abs_dp"] == 0.0 and agree["max_abs_dp"] == 0.0
-    assert agree["presence_flips"] == {
-        "decision": "presence head",
-        "count": 0,
-        "fraction": 0.0,
-        "frames": [],
-    }
+    flips = agree["presence_flips"]
+    assert flips["decision"] == "mask non-empty after post-processing"
+    assert (flips["count"], flips["frames"], flips["explained"]) == (0, [], [])
+    assert flips["by_class"]["nerve"]["ci_low"] == 0.0
+    assert agree["presence_head_flips"]["count"] == 0
+    assert agree["presence_head_flips"]["scored_frames"] == 160
     (test,) = res["paired_tests"]
     assert test["wilcoxon"]["pvalue"] == 1.0 and test["ttest"]["pvalue"] == 1.0
     assert test["diff"]["mean_diff"] == 0.0
@@ -70,7 +73,8 @@ def test_identical_models_pass_with_perfect_agreement():
         "agreement",
         "presence_flips",
     ]
-    assert all(c["passed"] for c in res["verdict"]["checks"])
+    assert all(c["outcome"] == "PASS" for c in res["verdict"]["checks"])
+    assert res["verdict"]["outcome"] == "PASS" and res["verdict"]["exit_code"] == 0
     json.dumps(res)  # JSON-ready apart from NaN handling (report.json_ready)
 
 
@@ -78,7 +82,7 @@ def test_accuracy_uses_kaggle_rule_and_counts_empty_frames():
     gts, probs, pres = make_frames(n=8, empty_every=4)
     res = compare_predictions(gts, {FLOAT: probs, INT8: probs}, {FLOAT: pres, INT8: pres})
     acc = res["models"][1]["accuracy"]["nerve"]
-    per = [dice((p[..., 0] >= 0.5), g, "one") for p, g in zip(probs, gts, strict=True)]
+    per = [dice((p[..., 0] >= 0.5), g, "kaggle") for p, g in zip(probs, gts, strict=True)]
     assert acc["dice"]["mean"] == pytest.approx(np.mean(per))
     assert acc["presence"]["empty_gt_frames"] == 2 and acc["presence"]["frames"] == 8
     nonempty = [d for d, g in zip(per, gts, strict=True) if g.any()]
@@ -90,38 +94,39 @@ def test_accuracy_uses_kaggle_rule_and_counts_empty_frames():
     ("gt", "prob", "dice_one", "nonempty_n"),
     [
         (np.zeros((8, 8)), np.zeros((8, 8)), 1.0, 0),  # both empty: 1 under the Kaggle rule
-        (np.zeros((8, 8)), np.ones((8, 8)), 0.0, 1),  # false positive frame
-        (np.ones((8, 8)), np.zeros((8, 8)), 0.0, 1),  # missed nerve
-        (np.ones((8, 8)), np.ones((8, 8)), 1.0, 1),
+        (np.zeros((8, 8)), np.ones((8, 8)), 0.0, 0),  # false positive frame: ground truth empty
+        (np.ones((8, 8)), np.zeros((8, 8)), 0.0, 2),  # missed nerve
+        (np.ones((8, 8)), np.ones((8, 8)), 1.0, 2),
     ],
 )
 def test_empty_mask_table(gt, prob, dice_one, nonempty_n):
-    res = compare_predictions([gt], {FLOAT: [prob], INT8: [prob]})
+    res = compare_predictions([gt] * 2, {FLOAT: [prob] * 2, INT8: [prob] * 2})
     acc = res["models"][1]["accuracy"]["nerve"]
     assert acc["dice"]["mean"] == dice_one
-    assert acc["dice_nonempty"]["n"] == nonempty_n
+    assert acc["dice_nonempty"]["n"] == nonempty_n  # "non-empty" = ground truth non-empty
     assert res["agreement"][0]["mask_dice"]["nerve"]["mean"] == 1.0
-    assert res["agreement"][0]["presence_flips"]["decision"] == "mask non-empty"
+    assert res["empty_policy"]["name"] == "kaggle"
 
 
 def test_perturbed_masks_fail_on_agreement():
-    gts, probs, pres = make_frames()
+    gts, probs, pres = make_frames(n=160)
     rng = np.random.default_rng(1)
-    # Move every probability by up to +-0.3: boundaries shift, Dice vs ground truth barely moves.
+    # Move every probability by up to +-0.3: boundaries shift (Dice vs ground truth: -0.024).
     noisy = [
         np.clip(p + rng.uniform(-0.3, 0.3, p.shape) * (np.abs(p - 0.5) < 0.3), 0, 1) for p in probs
     ]
     res = compare_predictions(gts, {FLOAT: probs, INT8: noisy}, {FLOAT: pres, INT8: pres})
     assert res["passed"] is False
-    failed = {c["check"] for c in res["verdict"]["checks"] if not c["passed"]}
-    assert "agreement" in failed and "presence_flips" not in failed
+    assert res["verdict"]["outcome"] == "FAIL" and res["verdict"]["exit_code"] == 1
+    failed = {c["check"] for c in res["verdict"]["checks"] if c["outcome"] == "FAIL"}
+    assert failed == {"agreement"}
     (reason,) = [r for r in res["verdict"]["reasons"] if "agreement" in r]
     assert reason.startswith(f"mean mask agreement (Dice) of {INT8} with {FLOAT} = 0.")
-    assert "outside the tolerance (at least 0.98)" in reason
+    assert "credibly outside the tolerance (at least 0.98)" in reason
     agree = res["agreement"][0]
     assert 0 < agree["mean_abs_dp"] < agree["max_abs_dp"] <= 0.3 + 1e-9
-    # the same arrays pass once the agreement tolerance allows what they differ by
-    loose = Tolerances(min_dice_delta=-0.05, min_agreement=agree["mask_dice"]["nerve"]["mean"])
+    # the same arrays pass once the agreement tolerance allows what they credibly differ by
+    loose = Tolerances(min_dice_delta=-0.05, min_agreement=agree["mask_dice"]["nerve"]["ci_low"])
     res2 = compare_predictions(gts, {FLOAT: probs, INT8: noisy}, tolerances=loose)
     assert res2["passed"] is True
 
@@ -134,38 +139,90 @@ def test_worse_candidate_fails_on_dice_delta():
     ]  # drop about half the nerves
     res = compare_predictions(gts, {FLOAT: probs, INT8: shrunk})
     checks = {c["check"]: c for c in res["verdict"]["checks"]}
-    assert not checks["dice_delta"]["passed"] and checks["dice_delta"]["value"] < -0.01
+    assert checks["dice_delta"]["outcome"] == "FAIL" and checks["dice_delta"]["ci_high"] < -0.02
     assert any(r.startswith(f"Dice({INT8}) - Dice({FLOAT}) = -") for r in res["verdict"]["reasons"])
 
 
-def test_flipped_presence_counted_and_named():
+def test_presence_head_flips_are_listed_apart_when_the_gate_is_off():
     gts, probs, pres = make_frames(n=50)
     flipped = pres.copy()
-    flipped[[3, 17]] = 1.0 - flipped[[3, 17]]  # two decisions cross the 0.5 threshold
+    flipped[[3, 17]] = 1.0 - flipped[[3, 17]]  # two head decisions cross the 0.5 threshold
     names = [f"f{i:02d}" for i in range(50)]
     res = compare_predictions(
         gts, {FLOAT: probs, INT8: probs}, {FLOAT: pres, INT8: flipped}, names=names
     )
-    flips = res["agreement"][0]["presence_flips"]
-    assert flips == {
-        "decision": "presence head",
-        "count": 2,
-        "fraction": 0.04,
-        "frames": ["f03", "f17"],
-    }
-    assert res["agreement"][0]["mask_presence_flips"]["count"] == 0  # masks are identical
-    assert res["passed"] is False
-    (reason,) = res["verdict"]["reasons"]
-    assert "flips on 2 of 50 frames (4.0%)" in reason
+    agree = res["agreement"][0]
+    assert agree["presence_flips"]["count"] == 0  # the masks, what the user gets, are identical
+    heads = agree["presence_head_flips"]
+    assert (heads["count"], heads["scored_frames"], heads["frames"]) == (2, 50, ["f03", "f17"])
     per = {r["image"]: r for r in res["per_image"]}
-    assert per["f03"][f"presence_flip/{FLOAT}"] is True and not per["f04"][f"presence_flip/{FLOAT}"]
-    ok = compare_predictions(
-        gts,
-        {FLOAT: probs, INT8: probs},
-        {FLOAT: pres, INT8: flipped},
-        tolerances=Tolerances(max_flip_fraction=0.05),
+    assert per["f03"][f"presence_head_flip/{FLOAT}"] is True
+    assert per["f04"][f"presence_head_flip/{FLOAT}"] is False
+
+
+def test_gated_flips_counted_and_explained():
+    gts, probs, pres = make_frames(n=50)
+    flipped = pres.copy()
+    flipped[[3, 17]] = 0.1  # both frames have a nerve: the gate now empties the int8 masks
+    names = [f"f{i:02d}" for i in range(50)]
+    post = PostProcess(presence_gate=True)
+    res = compare_predictions(
+        gts, {FLOAT: probs, INT8: probs}, {FLOAT: pres, INT8: flipped}, names=names, post=post
     )
-    assert ok["passed"] is True
+    flips = res["agreement"][0]["presence_flips"]
+    assert flips["decision"] == "mask non-empty after post-processing (presence gate on)"
+    assert flips["frames"] == ["f03", "f17"] and flips["by_class"]["nerve"]["count"] == 2
+    first = flips["explained"][0]
+    assert (first["frame"], first["class"]) == ("f03", "nerve")
+    assert first["why"][INT8]["decided_by"] == "presence gate"
+    assert first["why"][INT8]["presence"] == 0.1 and first["why"][FLOAT]["decided_by"] == "kept"
+    assert first["text"].startswith(f"{INT8}: empty (presence gate); max p ")
+    assert "presence 0.100 < 0.5 (gate on)" in first["text"]
+    flip_check = [c for c in res["verdict"]["checks"] if c["check"] == "presence_flips"][0]
+    assert "presence flips on 2 of 50 frames (4.0%)" in flip_check["message"]
+
+
+def test_min_area_flip_is_explained():
+    """The issue's frame: empty ground truth, the candidate's blob just over min_area."""
+    gts, probs, _ = make_frames(n=8)
+    blob = np.full((32, 32, 1), 0.05)
+    blob[4:8, 4:9] = 0.8  # 20 px >= min_area 16
+    small = np.full((32, 32, 1), 0.05)
+    small[4:7, 4:9] = 0.8  # 15 px < 16
+    cand, ref = list(probs), list(probs)
+    cand[0], ref[0] = blob, small  # frame 0 has an empty ground truth
+    res = compare_predictions(gts, {FLOAT: ref, INT8: cand}, post=PostProcess(min_area=16))
+    (e,) = res["agreement"][0]["presence_flips"]["explained"]
+    assert e["why"][INT8]["largest_area"] == 20 and e["why"][INT8]["decided_by"] == "kept"
+    assert e["why"][FLOAT]["largest_area"] == 15
+    assert e["why"][FLOAT]["decided_by"] == "under min_area"
+    assert "largest component 15 px < min_area 16" in e["text"]
+
+
+def test_flips_are_counted_for_every_class():
+    size = 24
+    gt = np.stack([disc(size, 8, 8, 4), disc(size, 16, 16, 4)], axis=-1)
+    prob = gt.astype(np.float64) * 0.9
+    lost = prob.copy()
+    lost[..., 1] = 0.0  # the second class disappears; the first is untouched
+    res = compare_predictions(
+        [gt] * 3, {FLOAT: [prob] * 3, INT8: [prob, lost, prob]}, classes=["nerve", "vessel"]
+    )
+    by_class = res["agreement"][0]["presence_flips"]["by_class"]
+    assert by_class["nerve"]["count"] == 0 and by_class["vessel"]["frames"] == ["frame 1"]
+
+
+def test_a_nan_presence_score_does_not_relabel_other_frames():
+    gts, probs, pres = make_frames(n=12)
+    nan_one = pres.copy()
+    nan_one[5] = np.nan  # one frame without a score
+    flipped = nan_one.copy()
+    flipped[2] = 1.0 - flipped[2]
+    res = compare_predictions(gts, {FLOAT: probs, INT8: probs}, {FLOAT: nan_one, INT8: flipped})
+    heads = res["agreement"][0]["presence_head_flips"]
+    assert (heads["count"], heads["scored_frames"], heads["frames"]) == (1, 11, ["frame 2"])
+    assert res["per_image"][5][f"presence_head_flip/{FLOAT}"] is None
+    assert res["models"][0]["presence_head"]["scored_frames"] == 11
 
 
 def test_presence_from_masks_without_a_head():
@@ -174,7 +231,8 @@ def test_presence_from_masks_without_a_head():
     emptied[5] = np.zeros_like(probs[5])  # frame 5 has a nerve in the float model's mask
     res = compare_predictions(gts, {FLOAT: probs, INT8: emptied})
     flips = res["agreement"][0]["presence_flips"]
-    assert flips["decision"] == "mask non-empty" and flips["frames"] == ["frame 5"]
+    assert flips["frames"] == ["frame 5"] and res["agreement"][0]["presence_head_flips"] is None
+    assert flips["explained"][0]["why"][INT8]["decided_by"] == "below threshold"
 
 
 def test_paired_tests_equal_scipy():
@@ -198,7 +256,7 @@ def test_paired_tests_equal_scipy():
 
 
 def test_qat_roles_float_is_baseline_qat_is_reference():
-    gts, probs, pres = make_frames()
+    gts, probs, pres = make_frames(n=160)
     rng = np.random.default_rng(2)
     qat = [
         np.clip(p + rng.uniform(-0.3, 0.3, p.shape) * (np.abs(p - 0.5) < 0.3), 0, 1) for p in probs
@@ -249,8 +307,12 @@ def test_multi_class_checks_every_class():
     res = compare_predictions(
         [gt] * 4, {FLOAT: [prob] * 4, INT8: [worse] * 4}, classes=["nerve", "vessel"]
     )
-    failed = {(c["check"], c["class"]) for c in res["verdict"]["checks"] if not c["passed"]}
-    assert failed == {("dice_delta", "vessel"), ("agreement", "vessel")}
+    failed = {(c["check"], c["class"]) for c in res["verdict"]["checks"] if c["outcome"] == "FAIL"}
+    assert failed == {
+        ("dice_delta", "vessel"),
+        ("agreement", "vessel"),
+        ("presence_flips", "vessel"),
+    }
 
 
 def test_accumulator_matches_compare_predictions():
@@ -293,9 +355,17 @@ def test_bad_input_errors(kwargs, error, match):
         compare_predictions([np.zeros((4, 4))], **args)
 
 
-def test_no_frames_is_an_error():
-    with pytest.raises(DataError, match="at least one frame"):
-        compare_predictions([], {FLOAT: [], INT8: []})
+@pytest.mark.parametrize("n", [0, 1])
+def test_fewer_than_two_frames_is_an_error(n):
+    p = [np.zeros((4, 4))] * n
+    with pytest.raises(DataError, match=f"at least 2 frames, the data gave {n}"):
+        compare_predictions([np.zeros((4, 4))] * n, {FLOAT: p, INT8: p})
+
+
+def test_probability_map_as_ground_truth_is_refused():
+    p = [np.zeros((4, 4))] * 2
+    with pytest.raises(DataError, match=r"ground truth has values other than 0 and 1 \(0.5"):
+        compare_predictions([np.full((4, 4), 0.5)] * 2, {FLOAT: p, INT8: p})
 
 
 @pytest.mark.parametrize(
@@ -304,6 +374,7 @@ def test_no_frames_is_an_error():
         ({"min_agreement": 1.5}, "--min-agreement 1.5: must be between 0 and 1"),
         ({"max_flip_fraction": -0.1}, "--max-flip-fraction -0.1"),
         ({"min_dice_delta": float("nan")}, "--min-dice-delta nan"),
+        ({"level": 1.0}, "--confidence 1.0: must be at least 0.5 and below 1"),
     ],
 )
 def test_tolerances_validated(kwargs, match):
@@ -316,15 +387,15 @@ import sys
 for name in ("tensorflow", "tf_keras", "keras", "edgeseg.train", "edgeseg.convert"):
     sys.modules[name] = None  # importing them now raises ImportError
 import numpy as np
-from edgeseg.edge_runtime.parity import compare_predictions
-from edgeseg.edge_runtime.report import write_report
+from edgeseg.evaluation.parity import compare_predictions
+from edgeseg.evaluation.parity_report import write_report
 assert "scipy" not in sys.modules, "scipy imported eagerly"
 p = [np.full((8, 8), 0.9)] * 3
 res = compare_predictions([np.ones((8, 8))] * 3, {"a": p, "b": p})
 write_report(res, sys.argv[1])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tf_keras", "keras")
                and sys.modules[m] is not None)
-print(res["passed"], heavy)
+print(res["verdict"]["outcome"], heavy)
 """
 
 
@@ -336,7 +407,8 @@ def test_parity_and_report_import_without_tensorflow(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1] == "True []"
+    # three identical frames: no difference, but too few to bound the flip rate
+    assert proc.stdout.strip().splitlines()[-1] == "INCONCLUSIVE []"
     assert (tmp_path / "report.json").is_file() and (tmp_path / "report.html").is_file()
 
 

@@ -1,5 +1,6 @@
-"""edgeseg.edge_runtime.report: report.json + a self-contained report.html, rendered in headless
-Chromium to check what a reader sees (verdict, tables, histograms, decoded overlay images)."""
+"""edgeseg.evaluation.parity_report: report.json + a self-contained report.html, rendered in
+headless Chromium to check what a reader sees (the PASS / FAIL / INCONCLUSIVE banner, tables with
+labelled intervals, flipped frames, histograms, decoded overlay images)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgeseg.edge_runtime.parity import Tolerances, compare_predictions
-from edgeseg.edge_runtime.report import (
-    OverlayFrame,
-    json_ready,
-    png_data_uri,
-    svg_histogram,
-    write_report,
-)
-from edgeseg.edge_runtime.segmenter import overlay
+from edgeseg.evaluation.html import OverlayFrame, json_ready, png_data_uri, svg_histogram
+from edgeseg.evaluation.parity import compare_predictions
+from edgeseg.evaluation.parity_report import write_report
+from edgeseg.evaluation.verdict import Tolerances
+from edgeseg.postprocess import overlay
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
@@ -38,6 +35,9 @@ needs_chromium = pytest.mark.skipif(
 FLOAT, INT8 = "float (original)", "int8 TFLite"
 PASS_GREEN = (0x1A, 0x7F, 0x37)
 FAIL_RED = (0xC6, 0x28, 0x28)
+UNSURE_AMBER = (0x9A, 0x67, 0x00)
+COLOURS = {"pass": PASS_GREEN, "fail": FAIL_RED, "inconclusive": UNSURE_AMBER}
+FRAMES = {"pass": 160, "fail": 24, "inconclusive": 24}  # 0 flips in 24 frames cannot bound 3%
 
 
 def frames(n: int = 24, size: int = 40, seed: int = 0):
@@ -59,14 +59,20 @@ def frames(n: int = 24, size: int = 40, seed: int = 0):
     return grays, gts, probs
 
 
-def build_report(out: Path, damaged: bool) -> tuple[dict, list[OverlayFrame]]:
-    grays, gts, probs = frames()
+def build_report(out: Path, kind: str) -> tuple[dict, list[OverlayFrame]]:
+    grays, gts, probs = frames(FRAMES[kind])
     rng = np.random.default_rng(1)
     cand = probs
-    if damaged:
+    if kind == "fail":
         cand = [np.clip(p + rng.normal(0, 0.25, p.shape), 0, 1) for p in probs]
     names = [f"s{i // 8:02d}_{i % 8:04d}" for i in range(len(gts))]
-    res = compare_predictions(gts, {FLOAT: probs, INT8: cand}, names=names, tolerances=Tolerances())
+    res = compare_predictions(
+        gts,
+        {FLOAT: probs, INT8: cand},
+        names=names,
+        subjects=[n[:3] for n in names],
+        tolerances=Tolerances(),
+    )
     res["latency"] = {
         "frame_size": [40, 40],
         "backend": "litert",
@@ -115,10 +121,11 @@ def build_report(out: Path, damaged: bool) -> tuple[dict, list[OverlayFrame]]:
     return res, overlays
 
 
-@pytest.fixture(scope="module", params=["pass", "fail"])
+@pytest.fixture(scope="module", params=["pass", "fail", "inconclusive"])
 def report(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"report_{request.param}")
-    res, overlays = build_report(out, damaged=request.param == "fail")
+    res, overlays = build_report(out, request.param)
+    assert res["verdict"]["outcome"] == request.param.upper()
     assert res["passed"] is (request.param == "pass")
     return request.param, out, res, overlays
 
@@ -134,7 +141,10 @@ def test_json_is_strict_and_complete(report):
     assert doc["passed"] is (kind == "pass") and doc["verdict"]["passed"] is doc["passed"]
     assert doc["credit"] == "Synthetic phantoms, CC0 <test>"
     assert doc["overlays"] == [o.to_dict() for o in overlays]
-    assert len(doc["per_image"]) == 24 and doc["schema"] == "edgeseg.parity/1"
+    assert len(doc["per_image"]) == FRAMES[kind] and doc["schema"] == "edgeseg.parity/2"
+    assert doc["verdict"]["outcome"] == kind.upper()
+    assert doc["resampling"]["unit"] == "subject" and doc["empty_policy"]["name"] == "kaggle"
+    assert {c["unit"] for c in doc["verdict"]["checks"]} == {"subject", "frame"}
     assert not list(out.glob(".*.tmp"))  # atomic writes leave nothing behind
 
 
@@ -149,6 +159,9 @@ def test_html_is_self_contained(report):
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
     assert "a &lt;test&gt; warning &amp; its escaping" in html  # text is escaped
     assert "Synthetic phantoms, CC0 &lt;test&gt;" in html.split("<footer>")[1]
+    checks = html.split("<h2>Checks</h2>")[1].split("</table>")[0]
+    assert "subject-level bootstrap" in checks and "frame-level Clopper-Pearson" in checks
+    assert "empty-mask policy" in html and "<h2>Flipped frames</h2>" in html
 
 
 def test_png_data_uri_and_histogram_helpers():
@@ -246,11 +259,14 @@ def test_chromium_renders_the_report(report, tmp_path):
 
     assert probe["verdict"] == kind.upper()
     assert probe["verdictTop"] < 120 and probe["verdictHeight"] > 60  # big, at the top
-    colour = PASS_GREEN if kind == "pass" else FAIL_RED
+    colour = COLOURS[kind]
     assert probe["verdictBg"] == f"rgb({colour[0]}, {colour[1]}, {colour[2]})"
-    if kind == "fail":
+    if kind != "pass":
         assert probe["reasons"] == res["verdict"]["reasons"] and probe["reasons"]
+    if kind == "fail":
         assert any("mean mask agreement" in r for r in probe["reasons"])
+    if kind == "inconclusive":
+        assert any("more frames would decide" in r for r in probe["reasons"])
     assert probe["metricsRows"] == [FLOAT, INT8]
     assert probe["agreementRows"] == 1 and probe["testRows"] == 1 and probe["latencyRows"] == 2
     assert len(probe["svgs"]) == 3  # Dice per model + agreement with the float model
@@ -271,11 +287,11 @@ def test_chromium_screenshot_shows_the_verdict(report, tmp_path):
     )
     img = np.asarray(Image.open(shot).convert("RGB"))
     assert img.shape[:2] == (1800, 1200) and img.std() > 20  # not blank
-    colour = np.array(PASS_GREEN if kind == "pass" else FAIL_RED)
+    colour = np.array(COLOURS[kind])
     banner = np.all(np.abs(img[:200].astype(int) - colour) <= 2, axis=-1)
     assert banner.sum() > 50_000  # the big verdict banner fills the top
-    other = np.array(FAIL_RED if kind == "pass" else PASS_GREEN)
-    assert np.all(np.abs(img[:200].astype(int) - other) <= 2, axis=-1).sum() == 0
+    for other in (np.array(c) for k, c in COLOURS.items() if k != kind):
+        assert np.all(np.abs(img[:200].astype(int) - other) <= 2, axis=-1).sum() == 0
     keep = os.environ.get("EDGESEG_KEEP_SCREENSHOTS")
     if keep:  # for looking at it: EDGESEG_KEEP_SCREENSHOTS=/tmp/shots pytest ...
         Path(keep).mkdir(parents=True, exist_ok=True)

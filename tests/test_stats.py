@@ -1,4 +1,5 @@
-"""Paired tests agree with scipy; Holm on a hand-worked example; bootstrap CI of a difference."""
+"""Paired tests agree with scipy (constant differences and one-sided alternatives included); Holm on
+a hand-worked example; bootstrap CIs (frame and subject level, one-unit flag); exact binomial CI."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 scipy_stats = pytest.importorskip("scipy.stats")
 
 from edgeseg.stats import (  # noqa: E402
+    bootstrap_ci,
     bootstrap_diff_ci,
+    clopper_pearson,
     compare_paired,
     holm,
     paired,
@@ -73,7 +76,6 @@ def test_nan_pairs_are_dropped():
     ("a", "b", "p_w", "p_t"),
     [
         ([0.5, 0.5, 0.7], [0.5, 0.5, 0.7], 1.0, 1.0),  # identical scores
-        ([1.0, 1.0, 1.0], [0.0, 0.0, 0.0], None, 0.0),  # constant non-zero difference
         ([0.5], [0.4], None, float("nan")),  # one pair
         ([], [], 1.0, float("nan")),  # no pairs
     ],
@@ -119,3 +121,66 @@ def test_bootstrap_diff_ci_brackets_the_mean_and_is_seeded():
 def test_compare_paired_bundles_all():
     r = compare_paired(A, B)
     assert set(r) == {"wilcoxon", "ttest", "diff"}
+
+
+# every difference the same non-zero value: scipy 1.17 defines these (statistic +-inf)
+CONSTANT = [
+    ([1.0, 0.75, 0.5, 0.25], [0.5, 0.25, 0.0, -0.25]),  # +0.5 on every pair (exact in binary)
+    ([0.25, 0.5, 0.75, 1.0], [0.5, 0.75, 1.0, 1.25]),  # -0.25 on every pair
+]
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy's own
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+@pytest.mark.parametrize("pair", CONSTANT, ids=["positive", "negative"])
+def test_constant_differences_match_scipy(pair, alternative):
+    a, b = pair
+    diff = np.subtract(a, b)
+    assert np.all(diff == diff[0]), "the case must be exactly constant in floating point"
+    ours, ref = (
+        paired_ttest(a, b, alternative),
+        scipy_stats.ttest_rel(a, b, alternative=alternative),
+    )
+    assert ours["statistic"] == ref.statistic and ours["pvalue"] == ref.pvalue
+    against = (alternative == "greater") == (diff[0] < 0) and alternative != "two-sided"
+    assert ours["pvalue"] == (1.0 if against else 0.0)
+    w, wref = wilcoxon(a, b, alternative), scipy_stats.wilcoxon(a, b, alternative=alternative)
+    assert w["pvalue"] == pytest.approx(wref.pvalue) and w["statistic"] == wref.statistic
+
+
+def test_bootstrap_of_one_unit_is_flagged():
+    r = bootstrap_diff_ci([0.5], [0.4])
+    assert r["degenerate"] is True and "one frame" in r["note"]
+    assert r["ci_low"] == r["ci_high"] == pytest.approx(0.1)
+    one_subject = bootstrap_ci([0.1, 0.2, 0.3], groups=["s1"] * 3)
+    assert one_subject["degenerate"] is True and one_subject["unit"] == "subject"
+    assert bootstrap_diff_ci(A, B)["degenerate"] is False
+    empty = bootstrap_ci([float("nan")])
+    assert empty["n"] == 0 and math.isnan(empty["ci_low"])
+
+
+def test_subject_bootstrap_is_wider_for_correlated_frames():
+    # 10 subjects x 8 frames; a frame's score is its subject's level plus small noise: the
+    # frames are not 80 independent draws, and resampling subjects says so.
+    rng = np.random.default_rng(0)
+    level = np.repeat(rng.normal(0, 0.1, 10), 8)
+    values = level + rng.normal(0, 0.01, 80)
+    subjects = np.repeat([f"s{i}" for i in range(10)], 8)
+    frame = bootstrap_ci(values, seed=1)
+    subject = bootstrap_ci(values, groups=subjects, seed=1)
+    assert frame["unit"] == "frame" and subject["unit"] == "subject" and subject["units"] == 10
+    assert frame["mean"] == subject["mean"]
+    width = lambda r: r["ci_high"] - r["ci_low"]  # noqa: E731
+    assert width(subject) > 2 * width(frame)
+    # equal subject sizes: the same as resampling the 10 subject means
+    means = bootstrap_ci(values.reshape(10, 8).mean(axis=1), seed=1)
+    assert width(subject) == pytest.approx(width(means), rel=1e-9)
+    per_frame = bootstrap_ci(values, groups=[f"f{i}" for i in range(80)], seed=1)
+    assert per_frame["unit"] == "frame" and per_frame["units"] == 80  # one frame per subject
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 300), (1, 300), (3, 300), (1, 40), (40, 40)])
+def test_clopper_pearson_matches_scipy(k, n):
+    ref = scipy_stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+    lo, hi = clopper_pearson(k, n)
+    assert lo == pytest.approx(ref.low, abs=1e-12) and hi == pytest.approx(ref.high, abs=1e-12)

@@ -5,9 +5,11 @@ has one, its QAT model (``RUN_DIR/qat/model_best.h5``), runs them with
 :func:`edgeseg.train.evaluate.keras_predictor`, runs the ``.tflite`` with the device runtime's
 :class:`~edgeseg.edge_runtime.segmenter.Segmenter` (its own metadata: preprocessing, tensor
 quantization), and hands every frame's probabilities and presence scores to
-:class:`~edgeseg.edge_runtime.parity.ParityAccumulator`, which post-processes all models the same
-way (the run's ``postprocess``) and scores them at each frame's original size. Latency of the
-three paths is measured on one frame, and ``report.json`` + ``report.html`` are written.
+:class:`~edgeseg.evaluation.parity.ParityAccumulator`, which post-processes all models the same
+way (the run's ``postprocess``) and scores them at each frame's original size, under the chosen
+empty-mask policy. Frames are grouped by subject (``--subject-regex``, by default the run's) so
+the verdict's intervals resample subjects. Latency of the three paths is measured on one frame,
+and ``report.json`` + ``report.html`` are written (only once everything else succeeded).
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ from typing import Any
 import numpy as np
 
 from edgeseg.config import RunConfig, load_config
+from edgeseg.contract import class_color, float_input
 from edgeseg.datasets import Sample, discover, read_sample_mask
 from edgeseg.edge_runtime.benchmark import time_calls
-from edgeseg.edge_runtime.metadata import class_color, read_metadata
-from edgeseg.edge_runtime.parity import ParityAccumulator, Tolerances
-from edgeseg.edge_runtime.report import OverlayFrame, write_report
+from edgeseg.edge_runtime.metadata import read_metadata
 from edgeseg.edge_runtime.segmenter import Segmenter, overlay
-from edgeseg.errors import ConfigError, ModelError
+from edgeseg.errors import ConfigError, DataError, ModelError
+from edgeseg.evaluation.html import OverlayFrame
+from edgeseg.evaluation.parity import MIN_FRAMES, ParityAccumulator
+from edgeseg.evaluation.parity_report import write_report
+from edgeseg.evaluation.verdict import Tolerances
 from edgeseg.imaging import read_gray, read_mask
+from edgeseg.metrics import DEFAULT_POLICY, check_policy
 from edgeseg.preprocess import preprocess
 
 FLOAT = "float (original)"
@@ -65,7 +71,7 @@ def measure_latency(
     """
     gray = read_gray(frame_path)
     pixels = preprocess(gray, pp)
-    x = (pixels.astype(np.float32) / 255.0)[None, :, :, None]
+    x = float_input(pixels)
     rows = []
     for name, model in keras_models.items():
         ms = time_calls(lambda m=model: m.predict(x, verbose=0), runs, warmup)
@@ -218,9 +224,10 @@ def run_parity(
     tflite_path: Path | str,
     data_dir: Path | str,
     out_dir: Path | str,
-    min_dice_delta: float = -0.01,
-    min_agreement: float = 0.98,
-    max_flip_fraction: float = 0.01,
+    min_dice_delta: float | None = None,
+    min_agreement: float | None = None,
+    max_flip_fraction: float | None = None,
+    confidence: float | None = None,
     qat: bool | None = None,
     layout: str = "auto",
     limit: int | None = None,
@@ -230,6 +237,8 @@ def run_parity(
     credit: str = "",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    subject_regex: str | None = None,
+    empty_policy: str = DEFAULT_POLICY,
 ) -> dict[str, Any]:
     """Parity of ``tflite_path`` with the run's Keras model(s) on a labelled folder.
 
@@ -238,8 +247,12 @@ def run_parity(
     from the float model of a run that also has a QAT model). The float model is then the
     baseline (accuracy check only); without QAT it is the reference. ``limit``: the first N
     frames only. ``overlays``: frames per group (worst, best, largest disagreement) drawn in the
-    HTML. ``credit``: the dataset's credit line for the report's footer. Returns the report dict
-    (``passed``, ``verdict.reasons``, ``paths``, ``line``); the CLI exits 0 on pass, 1 on fail.
+    HTML. ``credit``: the dataset's credit line for the report's footer. Tolerances left None
+    take :class:`~edgeseg.evaluation.verdict.Tolerances`' defaults. ``subject_regex``: the
+    frames' subjects (first group; None: the run's ``subject_regex``); a pattern that does not
+    match a frame is a DataError. ``empty_policy``: ``edgeseg.metrics.EMPTY_POLICIES``. Returns
+    the report dict (``verdict.outcome`` PASS / FAIL / INCONCLUSIVE, ``verdict.exit_code``,
+    ``passed``, ``verdict.reasons``, ``paths``, ``line``).
     """
     import edgeseg.train.qat  # noqa: F401  (registers edgeseg QuantizeConfigs for loading)
     from edgeseg.train.evaluate import keras_predictor
@@ -248,7 +261,14 @@ def run_parity(
     say = progress or (lambda _m: None)
     start = time.time()
     run_dir, tflite_path = Path(float_run_dir), Path(tflite_path)
-    tolerances = Tolerances(min_dice_delta, min_agreement, max_flip_fraction)
+    given = {
+        "min_dice_delta": min_dice_delta,
+        "min_agreement": min_agreement,
+        "max_flip_fraction": max_flip_fraction,
+        "level": confidence,
+    }
+    tolerances = Tolerances(**{k: v for k, v in given.items() if v is not None})
+    check_policy(empty_policy)
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: must be 1 or more frames")
     if overlays < 0 or latency_runs < 1:
@@ -256,9 +276,23 @@ def run_parity(
             f"--overlays {overlays} / --latency-runs {latency_runs}: need >= 0 / >= 1"
         )
     cfg = load_config(run_dir)
-    samples, found_layout = discover(Path(data_dir), layout)
+    regex = cfg.subject_regex if subject_regex is None else subject_regex
+    try:
+        samples, found_layout = discover(Path(data_dir), layout, subject_regex=regex or None)
+    except DataError as exc:
+        if subject_regex is None and regex and "--subject-regex" in str(exc):
+            raise DataError(
+                f"{exc} (the run's subject_regex, from {run_dir / 'config.json'}: pass "
+                "--subject-regex to set another)"
+            ) from exc
+        raise
     if limit is not None:
         samples = samples[:limit]
+    if len(samples) < MIN_FRAMES:
+        raise DataError(
+            f"{data_dir}: {len(samples)} labelled frame(s); parity needs at least {MIN_FRAMES} "
+            "(one frame has no spread, so no interval and no verdict)"
+        )
 
     qat_path = model_path(run_dir, "qat")
     use_qat = qat_path.is_file() if qat is None else bool(qat)
@@ -281,6 +315,7 @@ def run_parity(
         classes=cfg.class_names,
         post=cfg.postprocess,
         tolerances=tolerances,
+        policy=empty_policy,
     )
     values = [c.value for c in cfg.classes]
     say(f"running {len(keras_models) + 1} models on {len(samples)} frames")
@@ -295,6 +330,7 @@ def run_parity(
                 {m: p[k] for m, p in probs.items()},
                 {m: s[k] for m, s in scores.items()},
                 sample.name,
+                sample.subject,
             )
         say(f"{min(lo + BATCH, len(samples))}/{len(samples)} frames")
     report = acc.result(seed=seed)
@@ -314,17 +350,25 @@ def run_parity(
             "qat": use_qat,
             "runtime": seg.describe(),
             "latency": latency,
-            "warnings": notes,
+            "warnings": notes + _resampling_warning(acc),
+            "subject_regex": regex or None,
             "seconds": round(time.time() - start, 1),
         }
     )
     paths = write_report(report, Path(out_dir), overlays=frames, credit=credit)
     report["paths"] = {k: str(v) for k, v in paths.items()}
-    state = "PASS" if report["passed"] else "FAIL"
+    state = report["verdict"]["outcome"]
+    unit = report["resampling"]["unit"]
     report["line"] = (
-        f"parity {state}: {INT8} vs {', '.join(keras_models)} on {report['frames']} frames; "
-        f"wrote {paths['html']} ({paths['html'].stat().st_size / 1024:.0f} KiB) in "
-        f"{time.time() - start:.0f}s; next: open {paths['html']}"
-        + ("" if report["passed"] else " (reasons in the report)")
+        f"parity {state}: {INT8} vs {', '.join(keras_models)} on {report['frames']} frames "
+        f"({unit}-level intervals); wrote {paths['html']} "
+        f"({paths['html'].stat().st_size / 1024:.0f} KiB) in {time.time() - start:.0f}s; "
+        f"next: open {paths['html']}" + ("" if report["passed"] else " (reasons in the report)")
     )
     return report
+
+
+def _resampling_warning(acc: ParityAccumulator) -> list[str]:
+    """A warning when the intervals cannot resample subjects although the data has frames."""
+    res = acc.resampling()
+    return [f"intervals: {res['note']}"] if res["unit"] == "frame" and res["note"] else []

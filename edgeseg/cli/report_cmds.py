@@ -16,6 +16,8 @@ from edgeseg.cli.common import (
     say,
     user_errors,
 )
+from edgeseg.evaluation.verdict import Tolerances
+from edgeseg.metrics import DEFAULT_POLICY
 
 
 @app.command()
@@ -26,14 +28,28 @@ def parity(
     data: Annotated[Path, typer.Option("--data", help="Labelled frames to compare on.")],
     out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("parity-report"),
     min_dice_delta: Annotated[
-        float, typer.Option(help="Fail if Dice(int8) - Dice(float) is below this.")
-    ] = -0.01,
+        float,
+        typer.Option(help="Tolerance: Dice(int8) - Dice(reference) must credibly be >= this."),
+    ] = Tolerances.min_dice_delta,
     min_agreement: Annotated[
-        float, typer.Option(help="Fail if the mean int8-vs-float mask Dice is below this.")
-    ] = 0.98,
+        float, typer.Option(help="Tolerance: mean int8-vs-reference mask Dice >= this.")
+    ] = Tolerances.min_agreement,
     max_flip_fraction: Annotated[
-        float, typer.Option(help="Fail if more frames than this flip their presence decision.")
-    ] = 0.01,
+        float, typer.Option(help="Tolerance: fraction of frames whose presence flips <= this.")
+    ] = Tolerances.max_flip_fraction,
+    confidence: Annotated[
+        float, typer.Option(help="Two-sided confidence of every interval (0.5 to <1).")
+    ] = Tolerances.level,
+    subject_regex: Annotated[
+        str | None,
+        typer.Option(
+            help="Regex whose first group is a frame's subject (default: the run's); "
+            "intervals then resample subjects."
+        ),
+    ] = None,
+    empty_policy: Annotated[
+        str, typer.Option(help="Empty-mask policy: kaggle (both empty = 1), monai, nonempty-gt.")
+    ] = DEFAULT_POLICY,
     qat: Annotated[
         bool | None, typer.Option(help="Also compare with RUN/qat (default: if it exists).")
     ] = None,
@@ -44,8 +60,15 @@ def parity(
     threads: Threads = None,
     credit: Credit = "",
 ) -> None:
-    """Int8 vs float on the same frames: accuracy, agreement, paired tests; exit 0 pass, 1 fail.
+    """Int8 vs float on the same frames: accuracy, agreement, flips, paired tests, a verdict.
 
+    Each check is decided on a confidence interval (bootstrap by subject when subjects are
+    known, else by frame; exact binomial for flips): PASS when it is credibly within the
+    tolerance, FAIL when credibly outside, INCONCLUSIVE when the frames cannot tell (the report
+    says about how many more frames would decide).
+
+    \b
+    Exit codes: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 bad input (nothing written).
     \b
     Example: edgeseg parity --float runs/usgra-nerve --data DIR/test --out runs/usgra-nerve/parity
       --tflite runs/usgra-nerve/export/model_int8.tflite
@@ -62,17 +85,20 @@ def parity(
         min_dice_delta=min_dice_delta,
         min_agreement=min_agreement,
         max_flip_fraction=max_flip_fraction,
+        confidence=confidence,
         qat=qat,
         limit=limit,
         overlays=overlays,
         threads=threads,
         credit=credit,
         progress=say,
+        subject_regex=subject_regex,
+        empty_policy=empty_policy,
     )
     for reason in report["verdict"]["reasons"]:
         say(f"  {reason}")
     say(report["line"])
-    raise typer.Exit(0 if report["passed"] else 1)
+    raise typer.Exit(report["verdict"]["exit_code"])
 
 
 @app.command()

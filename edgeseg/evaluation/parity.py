@@ -5,16 +5,17 @@ presence score. Every model's masks go through the SAME post-processing
 (:func:`edgeseg.postprocess.probabilities_to_mask`) and are compared with the ground truth at the
 frame's original size. Then the *candidate* (the int8 model) is compared with each *reference*:
 
-- **accuracy** per model and class: Dice, IoU, precision, recall under the Kaggle empty-mask rule
-  (both empty scores 1, ``metrics.summarize``), Dice over frames where either side is non-empty,
-  and presence decisions (mask non-empty; the presence head when the model has one);
+- **accuracy** per model and class: Dice, IoU, precision, recall under the report's empty-mask
+  ``policy`` (``edgeseg.metrics``: ``kaggle`` by default), Dice over frames whose ground truth is
+  non-empty, and presence decisions (mask non-empty; the presence head when the model has one);
 - **agreement** per reference: per-image Dice between the two models' masks (both empty = 1),
-  mean and max ``|delta p|`` of the probability maps, frames whose presence decision flips
-  (the presence head's when both models have one, else "the first class's mask is non-empty");
+  mean and max ``|delta p|`` of the probability maps, and, for every class, the frames whose
+  presence decision (the mask is non-empty after post-processing) flips, each explained
+  (:mod:`edgeseg.evaluation.flips`); presence-head flips are listed apart where both scores exist;
 - **paired tests** on per-image Dice vs ground truth: Wilcoxon signed-rank and paired t-test
-  (``edgeseg.stats``; scipy is imported only when they run), and a bootstrap 95% CI of the mean
-  Dice difference;
-- a **verdict** against :class:`Tolerances`.
+  (``edgeseg.stats``; scipy is imported only when they run), and a bootstrap CI of the mean
+  Dice difference, resampled by subject when the frames' subjects are known;
+- a **verdict** (:mod:`edgeseg.evaluation.verdict`): PASS, FAIL or INCONCLUSIVE on intervals.
 
 Roles: ``candidate`` (one model, by default the last), ``reference`` (all checks: the model the
 candidate was converted from) and ``baseline`` (the accuracy check only). For a QAT model the
@@ -36,40 +37,16 @@ import numpy as np
 
 from edgeseg.config import PostProcess
 from edgeseg.errors import ConfigError, DataError
+from edgeseg.evaluation.flips import describe, explain
+from edgeseg.evaluation.verdict import N_BOOT, Tolerances, verdict
 from edgeseg.imaging import resize_mask
-from edgeseg.metrics import dice, per_image, summarize
+from edgeseg.metrics import DEFAULT_POLICY, POLICY_RULES, check_policy, dice, per_image, summarize
 from edgeseg.postprocess import probabilities_to_mask
+from edgeseg.stats import bootstrap_ci, clopper_pearson, compare_paired
 
-SCHEMA = "edgeseg.parity/1"
+SCHEMA = "edgeseg.parity/2"
 ROLES = ("candidate", "reference", "baseline")
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    """When the candidate passes, for every class and every reference it is checked against.
-
-    ``min_dice_delta``: mean Dice(candidate) - mean Dice(reference) vs ground truth (Kaggle rule)
-    must be at least this (all references and baselines). ``min_agreement``: mean per-image Dice
-    between the candidate's and the reference's masks. ``max_flip_fraction``: frames whose
-    presence decision flips, as a fraction of all frames (references only).
-    """
-
-    min_dice_delta: float = -0.01
-    min_agreement: float = 0.98
-    max_flip_fraction: float = 0.01
-
-    def __post_init__(self) -> None:
-        for name, value, lo, hi in (
-            ("min_dice_delta", self.min_dice_delta, -1.0, 1.0),
-            ("min_agreement", self.min_agreement, 0.0, 1.0),
-            ("max_flip_fraction", self.max_flip_fraction, 0.0, 1.0),
-        ):
-            if not (math.isfinite(value) and lo <= value <= hi):
-                flag = "--" + name.replace("_", "-")
-                raise ConfigError(f"{flag} {value}: must be between {lo:g} and {hi:g}")
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+MIN_FRAMES = 2
 
 
 @dataclass
@@ -77,18 +54,21 @@ class _Pair:
     """Running per-frame agreement between the candidate and one reference."""
 
     agreement: dict[str, list[float]]
+    flips: dict[str, list[bool]]
     mean_abs_dp: list[float] = field(default_factory=list)
     max_abs_dp: list[float] = field(default_factory=list)
-    flips: list[bool] = field(default_factory=list)
-    mask_flips: list[bool] = field(default_factory=list)
+    head_flips: list[bool | None] = field(default_factory=list)
+    explained: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ParityAccumulator:
     """Frame-by-frame parity (only per-frame scores are kept, so any test set fits in memory).
 
     ``models``: names in display order; ``candidate``: the model under test (default: the last);
-    ``baselines``: references that get the accuracy check only. ``add`` one frame at a time, then
-    ``result()``. :func:`compare_predictions` does both for arrays already in memory.
+    ``baselines``: references that get the accuracy check only; ``policy``: the empty-mask
+    policy of the accuracy metrics (``edgeseg.metrics.EMPTY_POLICIES``). ``add`` one frame at a
+    time (with its subject, when known), then ``result()``. :func:`compare_predictions` does
+    both for arrays already in memory.
     """
 
     def __init__(
@@ -99,6 +79,7 @@ class ParityAccumulator:
         classes: Sequence[str] = ("nerve",),
         post: PostProcess | None = None,
         tolerances: Tolerances | None = None,
+        policy: str = DEFAULT_POLICY,
     ) -> None:
         self.models = [str(m) for m in models]
         if len(self.models) < 2 or len(set(self.models)) != len(self.models):
@@ -123,10 +104,15 @@ class ParityAccumulator:
             raise ConfigError("parity needs at least one class name")
         self.post = post if post is not None else PostProcess()
         self.tolerances = tolerances if tolerances is not None else Tolerances()
+        self.policy = check_policy(policy)
         self.names: list[str] = []
+        self.subjects: list[str | None] = []
         self.rows = {m: {c: [] for c in self.classes} for m in self.models}
         self.presence = {m: [] for m in self.models}
-        self.pairs = {r: _Pair({c: [] for c in self.classes}) for r in self.references}
+        self.pairs = {
+            r: _Pair({c: [] for c in self.classes}, {c: [] for c in self.classes})
+            for r in self.references
+        }
 
     # -- adding frames -----------------------------------------------------------------------
 
@@ -151,54 +137,84 @@ class ParityAccumulator:
         probs: Mapping[str, np.ndarray],
         presence: Mapping[str, float | None] | None = None,
         name: str | None = None,
+        subject: str | None = None,
     ) -> dict[str, np.ndarray]:
         """One frame: ground truth HxW(xC) at original size, each model's HxW(xC) probabilities.
 
-        Returns each model's post-processed mask at the ground truth's size (HxWxC uint8).
+        ``subject``: the frame's subject (patient, scan), for subject-level intervals. Returns
+        each model's post-processed mask at the ground truth's size (HxWxC uint8).
         """
-        gt = _channels(np.asarray(gt), len(self.classes), "ground truth")
+        label = str(name) if name is not None else f"frame {len(self.names)}"
+        gt = _channels(np.asarray(gt), len(self.classes), f"{label}: ground truth")
         missing = [m for m in self.models if m not in probs]
         if missing:
-            raise DataError(f"frame {name or len(self.names)}: no probabilities for {missing}")
+            raise DataError(f"{label}: no probabilities for {missing}")
         presence = presence or {}
         prob = {
-            m: _channels(np.asarray(probs[m], np.float64), len(self.classes), m)
+            m: _channels(np.asarray(probs[m], np.float64), len(self.classes), f"{label}: {m}")
             for m in self.models
         }
         shapes = {p.shape for p in prob.values()}
         if len(shapes) != 1:
             raise DataError(
-                f"frame {name or len(self.names)}: probability maps differ in shape "
+                f"{label}: probability maps differ in shape "
                 f"{ {m: p.shape for m, p in prob.items()} }: run all models at the same size"
             )
         scores = {m: _score(presence.get(m)) for m in self.models}
         masks = self.masks_for(prob, scores, gt.shape[:2])
-        self.names.append(str(name) if name is not None else f"frame {len(self.names)}")
+        rows = {
+            m: [per_image(masks[m][..., c], gt[..., c], self.policy) for c in range(gt.shape[2])]
+            for m in self.models
+        }  # scored before anything is kept: a bad mask leaves the accumulator unchanged
+        self.names.append(label)
+        self.subjects.append(None if subject is None else str(subject))
         for m in self.models:
             self.presence[m].append(scores[m])
             for c, cls in enumerate(self.classes):
-                self.rows[m][cls].append(per_image(masks[m][..., c], gt[..., c], empty="one"))
-        cand = self.candidate
+                self.rows[m][cls].append(rows[m][c])
         for ref in self.references:
-            pair = self.pairs[ref]
-            for c, cls in enumerate(self.classes):
-                pair.agreement[cls].append(dice(masks[cand][..., c], masks[ref][..., c], "one"))
-            delta = np.abs(prob[cand] - prob[ref])
-            pair.mean_abs_dp.append(float(delta.mean()))
-            pair.max_abs_dp.append(float(delta.max()))
-            mask_c, mask_r = bool(masks[cand][..., 0].any()), bool(masks[ref][..., 0].any())
-            pair.mask_flips.append(mask_c != mask_r)
-            if scores[cand] is not None and scores[ref] is not None:
-                thr = self.post.presence_threshold
-                pair.flips.append((scores[cand] >= thr) != (scores[ref] >= thr))
-            else:
-                pair.flips.append(mask_c != mask_r)
+            self._add_pair(ref, prob, scores, masks)
         return masks
+
+    def _add_pair(
+        self,
+        ref: str,
+        prob: Mapping[str, np.ndarray],
+        scores: Mapping[str, float | None],
+        masks: Mapping[str, np.ndarray],
+    ) -> None:
+        cand, pair = self.candidate, self.pairs[ref]
+        for c, cls in enumerate(self.classes):
+            pair.agreement[cls].append(dice(masks[cand][..., c], masks[ref][..., c], "kaggle"))
+            present = {m: bool(masks[m][..., c].any()) for m in (cand, ref)}
+            flipped = present[cand] != present[ref]
+            pair.flips[cls].append(flipped)
+            if flipped:
+                why = {
+                    m: explain(prob[m][..., c], scores[m], self.post, present[m])
+                    for m in (cand, ref)
+                }
+                pair.explained.append(
+                    {
+                        "frame": self.names[-1],
+                        "class": cls,
+                        "why": why,
+                        "text": " | ".join(describe(m, why[m]) for m in (cand, ref)),
+                    }
+                )
+        delta = np.abs(prob[cand] - prob[ref])
+        pair.mean_abs_dp.append(float(delta.mean()))
+        pair.max_abs_dp.append(float(delta.max()))
+        if scores[cand] is None or scores[ref] is None:
+            pair.head_flips.append(None)  # this frame only: no head decision to compare
+        else:
+            thr = self.post.presence_threshold
+            pair.head_flips.append((scores[cand] >= thr) != (scores[ref] >= thr))
 
     # -- the result --------------------------------------------------------------------------
 
     def dice_scores(self, model: str, cls: str | None = None) -> np.ndarray:
-        """Per-image Dice (Kaggle rule) of one model and class (default: the first class)."""
+        """Per-image Dice (the report's policy) of one model and class (default: first class)."""
         rows = self.rows[model][cls or self.classes[0]]
         return np.array([r["dice"] for r in rows], dtype=np.float64)
 
@@ -206,34 +222,68 @@ class ParityAccumulator:
         """Per-image mask Dice between the candidate and ``reference``."""
         return np.array(self.pairs[reference].agreement[cls or self.classes[0]], np.float64)
 
-    def _presence_source(self, ref: str) -> str:
-        both = all(s is not None for m in (self.candidate, ref) for s in self.presence[m])
-        return "presence head" if both and self.names else "mask non-empty"
+    def resampling(self) -> dict[str, Any]:
+        """How the intervals resample: by subject when every frame's subject is known."""
+        n = len(self.names)
+        known = [s for s in self.subjects if s is not None]
+        subjects = sorted(set(known))
+        out: dict[str, Any] = {"unit": "frame", "frames": n, "subjects": None, "note": ""}
+        if len(known) < n:
+            out["note"] = "subjects unknown: frames resampled (frame-level intervals)"
+        elif len(subjects) == n:
+            out.update(subjects=n, note="one frame per subject: frame-level intervals")
+        elif len(subjects) < 2:
+            out.update(
+                subjects=len(subjects),
+                note=f"one subject ({subjects[0]}): frames resampled; frames of one subject "
+                "are alike, so these frame-level intervals are optimistic",
+            )
+        else:
+            out.update(unit="subject", subjects=len(subjects), note="cluster bootstrap")
+        return out
+
+    def _groups(self) -> list[str] | None:
+        return list(self.subjects) if self.resampling()["unit"] == "subject" else None
 
     def result(self, seed: int = 0) -> dict[str, Any]:
         """The JSON-ready parity dict: models, agreement, paired tests, per_image, verdict."""
         n = len(self.names)
-        if n == 0:
-            raise DataError("parity needs at least one frame: the data folder gave none")
-        models = [self._model_summary(m, seed) for m in self.models]
-        agreement = [self._agreement(ref) for ref in self.references]
-        tests = [
-            {
-                "candidate": self.candidate,
-                "reference": ref,
-                "role": self.roles[ref],
-                "class": cls,
-                **_paired(self.dice_scores(self.candidate, cls), self.dice_scores(ref, cls), seed),
-            }
-            for ref in self.references
-            for cls in self.classes
-        ]
+        if n < MIN_FRAMES:
+            raise DataError(
+                f"parity needs at least {MIN_FRAMES} frames, the data gave {n}: one frame has "
+                "no spread, so no interval and no verdict"
+            )
+        groups, level = self._groups(), self.tolerances.level
+        models = [self._model_summary(m, seed, groups) for m in self.models]
+        agreement = [self._agreement(ref, seed, groups) for ref in self.references]
+        tests = []
+        for ref in self.references:
+            for cls in self.classes:
+                paired = compare_paired(
+                    self.dice_scores(self.candidate, cls),
+                    self.dice_scores(ref, cls),
+                    seed=seed,
+                    groups=groups,
+                    n_boot=N_BOOT,
+                    level=level,
+                )
+                tests.append(
+                    {
+                        "candidate": self.candidate,
+                        "reference": ref,
+                        "role": self.roles[ref],
+                        "class": cls,
+                        **paired,
+                    }
+                )
         out: dict[str, Any] = {
             "schema": SCHEMA,
             "frames": n,
             "classes": list(self.classes),
             "candidate": self.candidate,
             "roles": dict(self.roles),
+            "empty_policy": {"name": self.policy, "rule": POLICY_RULES[self.policy]},
+            "resampling": self.resampling(),
             "postprocess": asdict(self.post),
             "tolerances": self.tolerances.to_dict(),
             "models": models,
@@ -245,14 +295,12 @@ class ParityAccumulator:
         out["passed"] = out["verdict"]["passed"]
         return out
 
-    def _model_summary(self, model: str, seed: int) -> dict[str, Any]:
+    def _model_summary(self, model: str, seed: int, groups: list[str] | None) -> dict[str, Any]:
         accuracy = {}
         for cls in self.classes:
             rows = self.rows[model][cls]
-            summary = summarize(rows, seed=seed)
-            nonempty = np.array(
-                [r["dice"] for r in rows if r["gt_present"] or r["pred_present"]], np.float64
-            )
+            summary = summarize(rows, seed=seed, policy=self.policy, groups=groups)
+            nonempty = np.array([r["dice"] for r in rows if r["gt_present"]], np.float64)
             summary["dice_nonempty"] = {
                 "mean": float(nonempty.mean()) if nonempty.size else float("nan"),
                 "n": int(nonempty.size),
@@ -260,14 +308,17 @@ class ParityAccumulator:
             accuracy[cls] = summary
         scores = self.presence[model]
         head = None
-        if scores and all(s is not None for s in scores):
-            gt = np.array([r["gt_present"] for r in self.rows[model][self.classes[0]]], bool)
-            pred = np.array(scores) >= self.post.presence_threshold
+        scored = [i for i, s in enumerate(scores) if s is not None]
+        if scored:
+            gt_rows = self.rows[model][self.classes[0]]
+            gt = np.array([gt_rows[i]["gt_present"] for i in scored], bool)
+            pred = np.array([scores[i] for i in scored]) >= self.post.presence_threshold
             head = {
                 "accuracy": float(np.mean(pred == gt)),
                 "false_positive_frames": int(np.count_nonzero(pred & ~gt)),
                 "false_negative_frames": int(np.count_nonzero(~pred & gt)),
                 "threshold": self.post.presence_threshold,
+                "scored_frames": len(scored),
             }
         return {
             "name": model,
@@ -276,20 +327,37 @@ class ParityAccumulator:
             "presence_head": head,
         }
 
-    def _agreement(self, ref: str) -> dict[str, Any]:
+    def _agreement(self, ref: str, seed: int, groups: list[str] | None) -> dict[str, Any]:
         pair = self.pairs[ref]
-        n = len(self.names)
-        per_class = {}
+        n, level = len(self.names), self.tolerances.level
+        per_class, by_class = {}, {}
         for cls in self.classes:
             vals = np.array(pair.agreement[cls], np.float64)
+            ci = bootstrap_ci(vals, groups, n_boot=N_BOOT, level=level, seed=seed)
             per_class[cls] = {
                 "mean": float(vals.mean()),
                 "min": float(vals.min()),
                 "p05": float(np.percentile(vals, 5)),
                 "frames_below_0.9": int(np.count_nonzero(vals < 0.9)),
+                **{k: ci[k] for k in ("ci_low", "ci_high", "level", "unit", "units")},
+                "degenerate": ci["degenerate"],
             }
-        flipped = [self.names[i] for i, f in enumerate(pair.flips) if f]
-        mask_flipped = [self.names[i] for i, f in enumerate(pair.mask_flips) if f]
+            flipped = [self.names[i] for i, f in enumerate(pair.flips[cls]) if f]
+            low, high = clopper_pearson(len(flipped), n, level)
+            by_class[cls] = {
+                "count": len(flipped),
+                "fraction": len(flipped) / n,
+                "ci_low": low,
+                "ci_high": high,
+                "level": level,
+                "unit": "frame",
+                "method": "Clopper-Pearson exact",
+                "frames": flipped,
+            }
+        any_flip = [self.names[i] for i in range(n) if any(pair.flips[c][i] for c in self.classes)]
+        heads = [h for h in pair.head_flips if h is not None]
+        head_flipped = [self.names[i] for i, h in enumerate(pair.head_flips) if h]
+        gate = " (presence gate on)" if self.post.presence_gate else ""
         return {
             "candidate": self.candidate,
             "reference": ref,
@@ -298,16 +366,22 @@ class ParityAccumulator:
             "mean_abs_dp": float(np.mean(pair.mean_abs_dp)),
             "max_abs_dp": float(np.max(pair.max_abs_dp)),
             "presence_flips": {
-                "decision": self._presence_source(ref),
-                "count": len(flipped),
-                "fraction": len(flipped) / n,
-                "frames": flipped,
+                "decision": f"mask non-empty after post-processing{gate}",
+                "count": len(any_flip),
+                "fraction": len(any_flip) / n,
+                "frames": any_flip,
+                "by_class": by_class,
+                "explained": list(pair.explained),
             },
-            "mask_presence_flips": {
-                "count": len(mask_flipped),
-                "fraction": len(mask_flipped) / n,
-                "frames": mask_flipped,
-            },
+            "presence_head_flips": {
+                "count": len(head_flipped),
+                "scored_frames": len(heads),
+                "fraction": len(head_flipped) / len(heads) if heads else None,
+                "frames": head_flipped,
+                "threshold": self.post.presence_threshold,
+            }
+            if heads
+            else None,
         }
 
     def _per_image(self) -> list[dict[str, Any]]:
@@ -315,7 +389,7 @@ class ParityAccumulator:
 
     def per_image_row(self, i: int) -> dict[str, Any]:
         """Frame ``i``'s scores: ``MODEL/CLASS/dice``, ``agreement/REF/CLASS``, flips, ..."""
-        row: dict[str, Any] = {"image": self.names[i]}
+        row: dict[str, Any] = {"image": self.names[i], "subject": self.subjects[i]}
         for m in self.models:
             for cls in self.classes:
                 r = self.rows[m][cls][i]
@@ -328,103 +402,10 @@ class ParityAccumulator:
             pair = self.pairs[ref]
             for cls in self.classes:
                 row[f"agreement/{ref}/{cls}"] = pair.agreement[cls][i]
+                row[f"presence_flip/{ref}/{cls}"] = pair.flips[cls][i]
             row[f"mean_abs_dp/{ref}"] = pair.mean_abs_dp[i]
-            row[f"presence_flip/{ref}"] = pair.flips[i]
+            row[f"presence_head_flip/{ref}"] = pair.head_flips[i]
         return row
-
-
-# --------------------------------------------------------------------------- the verdict
-
-
-def verdict(result: Mapping[str, Any], tolerances: Tolerances) -> dict[str, Any]:
-    """Check ``result`` against ``tolerances``: ``{"passed", "reasons", "checks"}``.
-
-    ``checks`` lists every check (value, limit, passed, message); ``reasons`` the messages of
-    the failed ones (empty when the candidate passes).
-    """
-    cand = result["candidate"]
-    by_name = {m["name"]: m for m in result["models"]}
-    checks = []
-    for agree in result["agreement"]:
-        ref, role = agree["reference"], agree["role"]
-        for cls in result["classes"]:
-            d_cand = by_name[cand]["accuracy"][cls]["dice"]["mean"]
-            d_ref = by_name[ref]["accuracy"][cls]["dice"]["mean"]
-            delta = d_cand - d_ref
-            checks.append(
-                _check(
-                    "dice_delta",
-                    ref,
-                    role,
-                    cls,
-                    delta,
-                    tolerances.min_dice_delta,
-                    ">=",
-                    f"Dice({cand}) - Dice({ref}) = {delta:+.4f} for {cls} "
-                    f"({d_cand:.4f} vs {d_ref:.4f})",
-                )
-            )
-            if role != "reference":
-                continue
-            mean = agree["mask_dice"][cls]["mean"]
-            checks.append(
-                _check(
-                    "agreement",
-                    ref,
-                    role,
-                    cls,
-                    mean,
-                    tolerances.min_agreement,
-                    ">=",
-                    f"mean mask agreement (Dice) of {cand} with {ref} = {mean:.4f} for {cls} "
-                    f"(worst frame {agree['mask_dice'][cls]['min']:.4f})",
-                )
-            )
-        if role == "reference":
-            flips = agree["presence_flips"]
-            checks.append(
-                _check(
-                    "presence_flips",
-                    ref,
-                    role,
-                    None,
-                    flips["fraction"],
-                    tolerances.max_flip_fraction,
-                    "<=",
-                    f"presence decision ({flips['decision']}) flips on {flips['count']} of "
-                    f"{result['frames']} frames ({100 * flips['fraction']:.1f}%) vs {ref}",
-                )
-            )
-    reasons = [c["message"] for c in checks if not c["passed"]]
-    return {"passed": not reasons, "reasons": reasons, "checks": checks}
-
-
-def _check(
-    kind: str,
-    ref: str,
-    role: str,
-    cls: str | None,
-    value: float,
-    limit: float,
-    op: str,
-    text: str,
-) -> dict[str, Any]:
-    ok = bool(value >= limit if op == ">=" else value <= limit)
-    bound = "at least" if op == ">=" else "at most"
-    message = f"{text}: {'within' if ok else 'outside'} the tolerance ({bound} {limit:g})"
-    if not math.isfinite(value):
-        ok, message = False, f"{text}: not a number, cannot pass"
-    return {
-        "check": kind,
-        "reference": ref,
-        "role": role,
-        "class": cls,
-        "value": value,
-        "limit": limit,
-        "op": op,
-        "passed": ok,
-        "message": message,
-    }
 
 
 # --------------------------------------------------------------------------- arrays in memory
@@ -441,6 +422,8 @@ def compare_predictions(
     tolerances: Tolerances | None = None,
     names: Sequence[str] | None = None,
     seed: int = 0,
+    subjects: Sequence[str] | None = None,
+    policy: str = DEFAULT_POLICY,
 ) -> dict[str, Any]:
     """Parity of ``candidate`` (default: the last model in ``probs``) with the other models.
 
@@ -448,11 +431,13 @@ def compare_predictions(
     channel per class). ``probs``: ``{model name: per-frame probabilities}`` in display order,
     each frame HxW(xC) at model size (any size: masks are resized to the ground truth's).
     ``presence``: ``{model name: per-frame presence scores}`` (None or missing: no presence
-    head). ``baselines``: models checked for accuracy only (see the module docstring). Returns
-    the dict described there, with ``passed`` and ``verdict`` (``reasons`` says why it failed).
+    head). ``baselines``: models checked for accuracy only (see the module docstring).
+    ``subjects``: each frame's subject (subject-level intervals); ``policy``: the empty-mask
+    policy. Returns the dict described there, with ``verdict`` (``outcome`` PASS / FAIL /
+    INCONCLUSIVE, ``reasons``) and ``passed``.
     """
     presence = presence or {}
-    acc = ParityAccumulator(list(probs), candidate, baselines, classes, post, tolerances)
+    acc = ParityAccumulator(list(probs), candidate, baselines, classes, post, tolerances, policy)
     n = len(gt)
     for m, frames in probs.items():
         if len(frames) != n:
@@ -460,14 +445,16 @@ def compare_predictions(
         scores = presence.get(m)
         if scores is not None and len(scores) != n:
             raise DataError(f"{m} has {len(scores)} presence scores for {n} frames")
-    if names is not None and len(names) != n:
-        raise DataError(f"{len(names)} frame names for {n} frames")
+    for what, seq in (("frame names", names), ("subjects", subjects)):
+        if seq is not None and len(seq) != n:
+            raise DataError(f"{len(seq)} {what} for {n} frames")
     for i in range(n):
         acc.add(
             gt[i],
             {m: probs[m][i] for m in probs},
             {m: None if presence.get(m) is None else presence[m][i] for m in probs},
             None if names is None else names[i],
+            None if subjects is None else subjects[i],
         )
     return acc.result(seed=seed)
 
@@ -488,48 +475,11 @@ def _channels(arr: np.ndarray, n_classes: int, what: str) -> np.ndarray:
 
 
 def _score(value: Any) -> float | None:
+    """A presence score as a float; None (no head) for None and NaN."""
     if value is None:
         return None
     value = float(np.asarray(value, dtype=np.float64).ravel()[0])
     return None if math.isnan(value) else value
-
-
-def _paired(cand: np.ndarray, ref: np.ndarray, seed: int) -> dict[str, Any]:
-    """Wilcoxon, paired t-test and the bootstrap CI of mean(cand - ref) on per-image Dice."""
-    try:
-        from edgeseg.stats import compare_paired
-    except ImportError:  # edgeseg.stats not installed: the same tests straight from scipy
-        compare_paired = _compare_paired_scipy
-    return compare_paired(cand, ref, seed=seed)
-
-
-def _compare_paired_scipy(a: np.ndarray, b: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    from scipy import stats  # lazily: only the paired tests need scipy
-
-    from edgeseg.metrics import bootstrap_ci
-
-    diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
-    n = int(diff.size)
-    if np.count_nonzero(diff) == 0:
-        wil = {"statistic": 0.0, "pvalue": 1.0, "n": n, "nonzero": 0}
-        tt = {"statistic": 0.0, "pvalue": 1.0, "df": n - 1, "n": n}
-    else:
-        w = stats.wilcoxon(a, b)
-        t = stats.ttest_rel(a, b)
-        wil = {
-            "statistic": float(w.statistic),
-            "pvalue": float(w.pvalue),
-            "n": n,
-            "nonzero": int(np.count_nonzero(diff)),
-        }
-        tt = {"statistic": float(t.statistic), "pvalue": float(t.pvalue), "df": n - 1, "n": n}
-    lo, hi = bootstrap_ci(diff, seed=seed)
-    mean = float(diff.mean()) if n else float("nan")
-    return {
-        "wilcoxon": wil,
-        "ttest": tt,
-        "diff": {"mean_diff": mean, "ci_low": lo, "ci_high": hi, "n": n},
-    }
 
 
 __all__ = [
