@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -87,3 +89,99 @@ def write_bytes_atomic(target: Path, data: bytes) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
     return Path(target)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2``); False where unsupported."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_in_folder(new: Path, target: Path) -> None:
+    """Put the finished folder ``new`` at ``target``; the old ``target`` (if any) is removed after.
+
+    Where the OS can exchange two paths in one step (Linux), ``target`` always holds either the
+    old folder or the new one, even under ``kill -9``. Elsewhere there is a moment between two
+    renames when ``target`` is absent and the old folder waits beside it as ``.NAME.old-*``.
+    """
+    new, target = Path(new), Path(target)
+    if not target.exists() and not target.is_symlink():
+        os.replace(new, target)
+        return
+    if target.is_dir() and not target.is_symlink() and _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # ``new`` now names the old folder
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.rmdir(old)
+    os.replace(target, old)
+    os.replace(new, target)
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink()
+
+
+@contextlib.contextmanager
+def building_folder(target: Path) -> Iterator[Path]:
+    """Build a folder beside ``target`` and swap it in only when the block finishes.
+
+    Yields an empty temporary sibling (``.NAME.building-*``, same file system, so the swap is a
+    rename). On normal exit the sibling replaces ``target`` (see :func:`swap_in_folder`); on any
+    exception, KeyboardInterrupt included, the sibling is deleted and ``target`` is untouched.
+    Whether replacing an existing ``target`` is allowed (``--force``) is the caller's decision.
+    A ``kill -9`` can leave a ``.NAME.building-*`` sibling behind; it is never read as output.
+
+        with building_folder(out) as tmp:
+            write_everything(tmp)      # out is still the old folder here
+        # out is now the new folder
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        blocker = file_in_the_way(target.parent) or target.parent
+        raise ConfigError(f"cannot write {target}: {blocker} is a file, expected a folder") from exc
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    try:
+        yield tmp
+        swap_in_folder(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _inside(a: Path, b: Path) -> bool:
+    """True when ``a`` is ``b`` or lies inside it (both resolved)."""
+    return a == b or b in a.parents
+
+
+def check_not_overlapping(out: Path, inputs: dict[str, Path], flag: str = "--out") -> None:
+    """ConfigError when the output ``out`` contains, or is contained in, any input.
+
+    ``inputs`` maps each input's flag (``"--from"``, ``"IMAGES"``) to its path. Paths are
+    resolved (symlinks followed), so ``--out ./a/../a`` is caught too. One rule for every command:
+    an output never overwrites, or is built inside, what the command reads.
+    """
+    out_r = Path(out).resolve()
+    for name, path in inputs.items():
+        in_r = Path(path).resolve()
+        if _inside(out_r, in_r) or _inside(in_r, out_r):
+            where = "is" if out_r == in_r else ("is inside" if _inside(out_r, in_r) else "contains")
+            raise ConfigError(
+                f"{flag} {out} {where} the input {name} {path}: "
+                f"pass an {flag} folder outside the input"
+            )
