@@ -135,7 +135,7 @@ def check_postprocess(post: PostProcess) -> PostProcess:
     """ConfigError unless thresholds are in [0, 1] and min_area a whole number >= 0."""
     for name in ("threshold", "presence_threshold"):
         value = getattr(post, name)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be a number")
         if not 0.0 <= value <= 1.0:
             raise ConfigError(f"--{name.replace('_', '-')} {value}: must be between 0 and 1")
