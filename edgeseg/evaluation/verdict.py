@@ -21,27 +21,29 @@ wrongly passing a worse model is the error that matters. For an INCONCLUSIVE che
 estimates how many more frames (subjects) would decide if the estimate stayed where it is: a
 bootstrap interval narrows as 1/sqrt(n); a flip interval is recomputed at larger n.
 
-Why these defaults (measured by ``tests/test_verdict.py`` on synthetic per-frame scores):
+Why these defaults (measured by ``tests/test_verdict.py`` on synthetic 32x32 frames, 300 frames
+in subjects of 8 unless said):
 
-- ``min_dice_delta = -0.02``: the int8 file may lose at most 2 Dice points. On the pipeline's
-  ~300 test frames one frame going 1 -> 0 (an empty-ground-truth frame where the candidate
-  draws a blob) moves the mean by 1/300 = 0.0033 and the bootstrap's lower bound to about
-  -4/300 = -0.013 (the count of that frame in a resample is ~Poisson(1); its 97.5th percentile
-  is 4): the one-flip candidate PASSES with room, where -0.01 (the old point-estimate limit)
-  would sit on the bound. A model whose Dice drops by 0.05 has an upper bound near -0.03 on 300
-  frames and FAILS. 2 points is also below the spread of a model's own mean Dice on such a set
-  (the 95% CI of one model's mean is ~+-0.03 wide), so a smaller margin would demand a
-  precision the test set cannot give.
-- ``min_agreement = 0.98``: unchanged; one flipped frame in 300 costs 1/300 of agreement, its
-  lower bound stays near 0.987; four flips (agreement ~0.987, bound ~0.977) are INCONCLUSIVE.
-- ``max_flip_fraction = 0.03``: the exact upper bound of 1 flip in 300 is 0.018 (0.0158 even
-  one-sided at 95%), so the old 0.01 could never pass a single flip on any set under ~500
-  frames. With 0.03 a set of 300 passes with up to 3 flips (upper bound 0.029) and no flips
-  need >= 123 frames; flips beyond that are also caught by the agreement check (a flipped frame
-  scores agreement 0), so this check is the backstop for flips hidden by otherwise perfect
-  masks.
-- 40 frames cannot tell a difference of -0.02 from -0.01 or -0.03 (the CI is ~+-0.03 wide): such
-  a set comes out INCONCLUSIVE with the number of frames that would decide.
+- ``min_dice_delta = -0.02``: the int8 file may lose at most 2 Dice points. One frame going
+  1 -> 0 (an empty-ground-truth frame where the candidate draws a blob, the issue's case) moves
+  the mean by 1/300 = 0.0033; the bootstrap draws that frame ~Poisson(1) times, whose 97.5th
+  percentile is 3, so the lower bound is -3/300 = -0.010 (measured -0.0101 subject-level,
+  -0.0100 frame-level): exactly the old point limit -0.01, which left no room, and well inside
+  -0.02. Two flips pass (bound -0.017); three are INCONCLUSIVE (-0.023). A candidate whose
+  masks erode by 0.057 Dice measures [-0.067, -0.047]: FAIL. A smaller margin would ask for
+  more than a test set resolves: one model's own mean Dice is known to +-0.07 on usgra-seg's 40
+  test frames (docs/results.md).
+- ``min_agreement = 0.98``: unchanged; a flipped frame scores agreement 0, so one flip in 300
+  gives 0.9967 with lower bound 0.990 (PASS), three flips 0.990 with bound 0.977 (INCONCLUSIVE).
+- ``max_flip_fraction = 0.03``: the exact 95% upper bound of 1 flip in 300 is 0.0184, of 3 flips
+  0.0289, so the old 0.01 could not pass a single flip on any set under ~550 frames. With 0.03
+  no flips need >= 122 frames to PASS; a set of 40 frames cannot bound the flip rate under
+  0.088 and comes out INCONCLUSIVE whatever the models do (the verdict says so and how many
+  frames would decide). Flips also cost agreement, so this check is the backstop for flips
+  hidden by otherwise identical masks.
+- 40 frames cannot tell a difference of -0.018 from -0.02 (measured CI [-0.028, -0.006]), nor
+  the issue's one flip in 40 (-0.025, CI [-0.075, 0]): INCONCLUSIVE, with the frames that
+  would decide.
 """
 
 from __future__ import annotations
