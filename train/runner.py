@@ -1,10 +1,7 @@
-"""Command-level workflows: options -> RunConfig -> data -> training; the ``pipeline`` job."""
+"""Command-level workflows: options -> RunConfig -> data -> training (``pipeline``: pipeline.py)."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -230,80 +227,3 @@ def qat_run(
         force=force,
         progress=log,
     )
-
-
-def without_next_hints(log: Log) -> Log:
-    """``log`` minus the "; next: edgeseg ..." tail a single command's closing line has."""
-    return lambda message: log(message.split("; next: edgeseg ")[0])
-
-
-def run_pipeline(
-    out: Path,
-    n: int = 160,
-    epochs: int = 36,
-    qat_epochs: int = 3,
-    force: bool = False,
-    log: Log = print,
-) -> dict:
-    """Synthetic data -> train -> evaluate -> QAT -> int8 -> parity report, all under ``out``."""
-    from edgeseg.convert.tflite import export
-    from edgeseg.train.evaluate import evaluate
-    from edgeseg.train.parity_run import run_parity
-    from edgeseg.train.synth import write_dataset
-
-    out = Path(out)
-    log = without_next_hints(log)  # the steps' own "next: edgeseg ..." hints do not apply here
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise ConfigError(f"{out} is not empty: pass --force to overwrite or choose --out")
-        shutil.rmtree(out)
-    start = time.time()
-    data, test = out / "data" / "train", out / "data" / "test"
-    n_test = max(16, n // 4)
-    log(f"[1/5] synthesizing {n} training and {n_test} test frames -> {out / 'data'}")
-    write_dataset(data, n, size=(128, 128), seed=0)
-    write_dataset(test, n_test, size=(128, 128), seed=1)
-    run_dir = out / "run"
-    log(f"[2/5] training the default ResU-Net for {epochs} epochs -> {run_dir}")
-    opt = TrainOptions(
-        data=data,
-        out=run_dir,
-        epochs=epochs,
-        patience=epochs,
-        subject_regex=r"^(s\d+)_",
-        qat=qat_epochs > 0,
-        qat_epochs=qat_epochs,
-        # The phantoms, like the Kaggle data, have frames without a nerve, where a speck of a
-        # few pixels scores 0 by the empty-mask rule: components under 16 px (0.1% of the
-        # frame; 4 cells of the stem's half-resolution grid) are dropped.
-        min_area=16,
-    )
-    result = train_run(opt, log=log)
-    log(f"[3/5] evaluating the float model on held-out frames -> {run_dir / 'evaluation'}")
-    report = evaluate(run_dir, test)
-    log(report["table"])
-    log(f"[4/5] converting to full-integer int8 -> {run_dir / 'export'}")
-    exported = export(run_dir, variant="int8", calibration=data / "images", progress=log)
-    for warning in exported.warnings:
-        log(f"warning: {warning}")
-    log(exported.summary())
-    log(f"[5/5] int8-vs-float parity on held-out frames -> {out / 'parity'}")
-    parity = run_parity(run_dir, exported.path, test, out / "parity", progress=log)
-    summary = {
-        "seconds": round(time.time() - start, 1),
-        "best_val_dice": result.best_val_dice,
-        "test_dice_float": report["summary"]["nerve"]["dice"]["mean"],
-        "int8_model": str(exported.path),
-        "int8_kib": round(exported.bytes / 1024, 1),
-        "parity_passed": bool(parity["passed"]),
-        "report": str(parity["paths"]["html"]),
-        "run_dir": str(run_dir),
-    }
-    (out / "pipeline.json").write_text(json.dumps(summary, indent=2))
-    verdict = "PASS" if summary["parity_passed"] else "FAIL"
-    log(
-        f"done in {summary['seconds']:.0f}s: float test Dice {summary['test_dice_float']:.3f}, "
-        f"int8 model {exported.path} ({summary['int8_kib']:.0f} KiB), parity {verdict}; "
-        f"report {summary['report']}"
-    )
-    return summary

@@ -18,6 +18,8 @@ from edgeseg.cli.common import (
 )
 from edgeseg.config import QAT_LEARNING_RATE
 
+PIPELINE_EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
+
 
 @app.command()
 @user_errors
@@ -263,17 +265,43 @@ def qat_command(
 @user_errors
 def pipeline(
     out: Annotated[Path, typer.Option(help="Where everything goes.")] = Path("edgeseg-out"),
-    n: Annotated[int, typer.Option(min=40, help="Synthetic frames to make.")] = 160,
+    n: Annotated[int, typer.Option(min=40, help="Synthetic training frames to make.")] = 160,
+    n_test: Annotated[
+        int, typer.Option(min=40, help="Synthetic held-out test frames (parity, evaluate).")
+    ] = 300,
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 36,
     qat_epochs: Annotated[int, typer.Option(min=0, help="QAT epochs (0: post-training int8).")] = 3,
-    force: Annotated[bool, typer.Option(help="Overwrite a previous pipeline output.")] = False,
+    seed: Annotated[
+        int,
+        typer.Option(min=0, max=2**31 - 1, help="Seeds the data, split, training and bootstrap."),
+    ] = 0,
+    force: Annotated[
+        bool,
+        typer.Option(help="Replace a previous pipeline output (only what the pipeline wrote)."),
+    ] = False,
 ) -> None:
-    """The main job on the embedded default (no download): synthetic data -> train -> evaluate
-    -> QAT -> int8 -> parity report."""
-    from edgeseg.train.runner import run_pipeline
+    """The main job on the embedded default (no download): synthetic data -> train -> QAT ->
+    presence gate -> evaluate -> int8 -> parity report.
+
+    Exit code: 0 parity PASS, 1 FAIL, 3 INCONCLUSIVE, 2 usage or input error. The same --seed
+    on the same machine gives the same numbers.
+
+    Example: edgeseg pipeline --out edgeseg-out --seed 1
+    """
+    from edgeseg.train.pipeline import run_pipeline
 
     check_out_folder(out)
     require_tensorflow()
-    summary = run_pipeline(out, n=n, epochs=epochs, qat_epochs=qat_epochs, force=force, log=say)
-    if not summary["parity_passed"]:
-        raise typer.Exit(1)  # like `edgeseg parity`: a failed gate is exit 1
+    summary = run_pipeline(
+        out,
+        n=n,
+        n_test=n_test,
+        epochs=epochs,
+        qat_epochs=qat_epochs,
+        seed=seed,
+        force=force,
+        log=say,
+    )
+    code = PIPELINE_EXIT_CODES.get(summary["verdict"]["outcome"], 1)
+    if code:
+        raise typer.Exit(code)  # like `edgeseg parity`: 1 fail, 3 inconclusive
