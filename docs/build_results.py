@@ -106,8 +106,9 @@ PARITY_PTQ_CMD = (
     f"{ES} parity --float {R} --tflite {R}/export/model_int8_ptq.tflite --data {D}/test "
     f'--out {R}/parity-ptq --no-qat --credit "{CREDIT}"'
 )
-# Command prefix -> exit code that means "ran and wrote its report, the verdict failed".
-VERDICT_EXITS = {f"{ES} parity ": 1}
+# Command prefix -> exit codes that mean "ran and wrote its report, the verdict was not PASS"
+# (parity: 1 FAIL, 3 INCONCLUSIVE).
+VERDICT_EXITS = {f"{ES} parity ": (1, 3)}
 
 # ----------------------------------------------------------------------------- reading artifacts
 
@@ -614,6 +615,13 @@ def render_parity() -> list[str]:
     return lines
 
 
+def verdict_word(verdict: Any) -> str:
+    """PASS / FAIL / INCONCLUSIVE (reports before the three outcomes: PASSED / FAILED)."""
+    if dig(verdict, "outcome"):
+        return text(dig(verdict, "outcome"))
+    return "PASSED" if dig(verdict, "passed") is True else "FAILED"
+
+
 def parity_report(rep: Any) -> list[str]:
     tol = as_dict(dig(rep, "tolerances"))
     verdict = dig(rep, "verdict")
@@ -622,7 +630,7 @@ def parity_report(rep: Any) -> list[str]:
         f"({text(dig(rep, 'frames'))} frames), QAT reference: {text(dig(rep, 'qat'))}; "
         "tolerances: " + ", ".join(f"{k}={plain(v)}" for k, v in sorted(tol.items())),
         "",
-        f"**Verdict: {'PASSED' if dig(verdict, 'passed') is True else 'FAILED'}**",
+        f"**Verdict: {verdict_word(verdict)}**",
         "",
     ]
     lines += [f"- reason: {r}" for r in as_list(dig(verdict, "reasons"))]
@@ -631,9 +639,14 @@ def parity_report(rep: Any) -> list[str]:
             text(dig(c, "check")),
             text(dig(c, "reference")),
             text(dig(c, "class")) if dig(c, "class") is not None else "-",
-            fmt(dig(c, "value"), signed=dig(c, "check") == "dice_delta"),
+            fmt(dig(c, "value"), signed=dig(c, "check") == "dice_delta")
+            + (
+                f" [{fmt(dig(c, 'ci_low'))}, {fmt(dig(c, 'ci_high'))}] {text(dig(c, 'unit'))}-level"
+                if dig(c, "unit") is not None
+                else ""
+            ),
             f"{text(dig(c, 'op'))} {plain(dig(c, 'limit'))}",
-            "pass" if dig(c, "passed") is True else "FAIL",
+            text(dig(c, "outcome") or ("pass" if dig(c, "passed") is True else "FAIL")),
             text(dig(c, "message")),
         ]
         for c in as_list(dig(verdict, "checks"))
@@ -1197,8 +1210,8 @@ def acceptance_lines() -> list[str]:
     rows.append(
         [
             "`edgeseg parity` verdict (its own tolerances)",
-            "n/a" if passed is None else ("PASSED" if passed else "FAILED"),
-            "PASSED",
+            "n/a" if passed is None else verdict_word(dig(parity, "verdict")),
+            "PASS",
             "n/a" if passed is None else ("met" if passed else "NOT met"),
             "parity",
         ]
@@ -1282,9 +1295,9 @@ def run_command(command: str) -> bool:
     code = subprocess.run(command, shell=True, cwd=ROOT).returncode
     if code == 0:
         return True
-    for prefix, verdict_code in VERDICT_EXITS.items():
-        if command.startswith(prefix) and code == verdict_code:
-            print("build_results: verdict failed (report written); going on", flush=True)
+    for prefix, verdict_codes in VERDICT_EXITS.items():
+        if command.startswith(prefix) and code in verdict_codes:
+            print("build_results: verdict not PASS (report written); going on", flush=True)
             return True
     print(f"build_results: exit {code}: {command}", file=sys.stderr, flush=True)
     return False
