@@ -29,7 +29,7 @@ from typing import Any
 
 from edgeseg.config import CONFIG_NAME, load_config
 from edgeseg.errors import ConfigError
-from edgeseg.io import write_bytes_atomic, write_text_atomic
+from edgeseg.io import swap_in_folder, write_bytes_atomic, write_text_atomic
 
 Log = Callable[[str], None]
 
@@ -180,17 +180,16 @@ def _sigint_deferred() -> Iterator[None]:
 def swap_in(build: Path, out: Path, names: tuple[str, ...] = OWNED) -> None:
     """Move ``names`` from ``build`` into ``out``, replacing the previous ones; nothing else.
 
-    The previous entries are first renamed into ``build/.previous`` (same file system: a rename
-    each), then deleted with ``build``. Ctrl-C waits for the renames.
+    Folders go through :func:`edgeseg.io.swap_in_folder` (one exchange on Linux), files
+    through ``os.replace``; ``pipeline.json`` comes last. Ctrl-C waits for the swap.
     """
     out.mkdir(parents=True, exist_ok=True)
-    previous = build / ".previous"
-    previous.mkdir()
     with _sigint_deferred():
         for name in names:
-            if (out / name).exists() or (out / name).is_symlink():
-                os.rename(out / name, previous / name)
-            os.rename(build / name, out / name)
+            if (build / name).is_dir():
+                swap_in_folder(build / name, out / name)
+            else:
+                os.replace(build / name, out / name)
 
 
 # ----------------------------------------------------------------------------- the job
@@ -253,7 +252,7 @@ def _build(build: Path, n: int, n_test: int, epochs: int, qat_epochs: int, seed:
         "int8_model": str(exported.path),
         "int8_kib": round(exported.bytes / 1024, 1),
         "verdict": verdict_of(parity),
-        "parity_passed": verdict_of(parity)["outcome"] == "PASS",
+        "parity_passed": parity["verdict"]["outcome"] == "PASS",
         "report": str(parity["paths"]["html"]),
         "run_dir": str(run_dir),
         "owned": list(OWNED),
@@ -263,10 +262,24 @@ def _build(build: Path, n: int, n_test: int, epochs: int, qat_epochs: int, seed:
 
 
 def verdict_of(parity: dict[str, Any]) -> dict[str, Any]:
-    """``{"outcome": PASS|FAIL|INCONCLUSIVE, "detail": str}`` of a parity report."""
-    verdict = parity.get("verdict", {})
-    outcome = verdict.get("outcome") or ("PASS" if parity.get("passed") else "FAIL")
-    return {"outcome": str(outcome), "detail": str(verdict.get("summary") or "")}
+    """``{"outcome", "exit_code", "detail"}`` of a parity report; ``detail`` is the Dice
+    difference against the reference with its interval and tolerance (the closing line's)."""
+    from edgeseg.evaluation.verdict import EXIT_CODES
+
+    verdict = parity["verdict"]
+    outcome = str(verdict["outcome"])
+    checks = [c for c in verdict["checks"] if c["check"] == "dice_delta"]
+    main = next((c for c in checks if c["role"] == "reference"), checks[0] if checks else None)
+    detail = ""
+    if main is not None:
+        detail = (
+            f"Dice({parity['candidate']}) - Dice({main['reference']}) {main['value']:+.4f}, "
+            f"{100 * main['level']:g}% {main['unit']}-level CI [{main['ci_low']:+.4f}, "
+            f"{main['ci_high']:+.4f}] vs tolerance {main['op']} {main['limit']:g}"
+        )
+    if outcome == "INCONCLUSIVE" and verdict.get("more_frames"):
+        detail += f"; about {verdict['more_frames']} more test frames would decide"
+    return {"outcome": outcome, "exit_code": EXIT_CODES[outcome], "detail": detail}
 
 
 def run_pipeline(

@@ -18,8 +18,6 @@ from edgeseg.cli.common import (
 )
 from edgeseg.config import QAT_LEARNING_RATE
 
-PIPELINE_EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
-
 
 @app.command()
 @user_errors
@@ -302,6 +300,5 @@ def pipeline(
         force=force,
         log=say,
     )
-    code = PIPELINE_EXIT_CODES.get(summary["verdict"]["outcome"], 1)
-    if code:
-        raise typer.Exit(code)  # like `edgeseg parity`: 1 fail, 3 inconclusive
+    if summary["verdict"]["exit_code"]:
+        raise typer.Exit(summary["verdict"]["exit_code"])  # as `edgeseg parity`: 1 FAIL, 3 INCONCL.
