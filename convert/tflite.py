@@ -191,8 +191,12 @@ def convert_model(
     io: str,
     calibration: CalibrationSet | None = None,
     allow_float_ops: bool = False,
+    native_log: bool = False,
 ) -> bytes:
-    """TFLite flatbuffer bytes of a Keras model (float or QAT) for one variant."""
+    """TFLite flatbuffer bytes of a Keras model (float or QAT) for one variant.
+
+    The converter's native stderr lines are swallowed unless ``native_log`` (the CLI's --debug).
+    """
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -215,7 +219,7 @@ def convert_model(
         converter.inference_output_type = dtype
     try:
         quiet = (
-            contextlib.nullcontext() if os.environ.get("EDGESEG_DEBUG") else captured_stderr()
+            contextlib.nullcontext() if native_log else captured_stderr()
         )  # the converter's native lines ("fully_quantize: 0, inference_type: 6, ...")
         with warnings.catch_warnings(), quiet:
             # QAT models carry their own input ranges; TF still warns it expected statistics.
@@ -250,6 +254,7 @@ def export(
     debug_quantization: bool = False,
     edgetpu: bool = False,
     progress: Callable[[str], None] | None = None,
+    native_log: bool = False,
 ) -> ExportResult:
     """Convert a run's model to one TFLite variant with embedded metadata; see module docs.
 
@@ -260,7 +265,8 @@ def export(
     model's input/output (``uint8`` default, ``int8``, ``float32``). ``out``: file or folder
     (default ``RUN_DIR/export/``). ``debug_quantization`` writes ``quant_debug_int8.json``
     beside the model; ``edgetpu`` checks operators and runs ``edgetpu_compiler`` if installed.
-    ``progress`` receives one-line messages.
+    ``progress`` receives one-line messages; ``native_log`` lets the TFLite converter's own
+    stderr lines through (the CLI's ``--debug``).
     """
     import edgeseg.train.qat  # noqa: F401  (registers edgeseg QuantizeConfigs for loading)
     from edgeseg.train.serialization import load_model
@@ -293,7 +299,7 @@ def export(
         say("the QAT model carries its own ranges: --calibration is not used")
 
     say(f"converting to {v.name} (io {io})")
-    data = convert_model(model, v, io, calib, allow_float_ops)
+    data = convert_model(model, v, io, calib, allow_float_ops, native_log)
     ops = read_ops(data)
     float_ops: list[str] = []
     if v.name == "int8":

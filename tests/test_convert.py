@@ -22,7 +22,7 @@ pytest.importorskip("tf_keras")
 from edgeseg.config import ModelSpec, Preprocessing, RunConfig, TrainSpec  # noqa: E402
 from edgeseg.convert import edgetpu, tflite  # noqa: E402
 from edgeseg.convert.ops import ModelOps, OpInfo, TensorInfo, read_ops  # noqa: E402
-from edgeseg.convert.variants import VARIANTS, check_io, get_variant  # noqa: E402
+from edgeseg.convert.variants import IO_TYPES, VARIANTS, check_io, get_variant  # noqa: E402
 from edgeseg.errors import ConfigError, ModelError  # noqa: E402
 
 SIZE = 32
@@ -274,18 +274,41 @@ def test_float_compute_rules(name, tin, tout, io, at_in, at_out, flagged):
 # ----------------------------------------------------------------------------- the table
 
 
-def test_variants_table_drives_flags():
-    assert [v.filename for v in VARIANTS.values()] == [
-        "model_float32.tflite",
-        "model_float16.tflite",
-        "model_dynamic.tflite",
-        "model_int8.tflite",
-    ]
-    assert [v.name for v in VARIANTS.values() if v.needs_calibration] == ["int8"]
-    assert check_io(get_variant("int8"), None) == "uint8"
-    assert check_io(get_variant("float16"), None) == "float32"
-    with pytest.raises(ConfigError, match="not one of float32, float16, dynamic, int8"):
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_variants_table_drives_flags(name):
+    """--io is accepted exactly where the variant's row allows it, defaulting to its first."""
+    v = get_variant(name)
+    assert v is VARIANTS[name] and v.filename.endswith(".tflite")
+    assert check_io(v, None) == v.io_types[0] == v.default_io
+    for io in IO_TYPES:
+        if io in v.io_types:
+            assert check_io(v, io) == io
+        else:
+            with pytest.raises(ConfigError, match=f"--io {io} is not available for the {name}"):
+                check_io(v, io)
+
+
+def test_variant_names_and_files_are_unique_and_the_error_lists_them():
+    assert len({v.filename for v in VARIANTS.values()}) == len(VARIANTS)
+    with pytest.raises(ConfigError) as info:
         get_variant("int4")
+    assert str(info.value).endswith(", ".join(VARIANTS))
+
+
+@pytest.mark.parametrize("native_log", [False, True])
+def test_converter_log_is_a_parameter_not_the_environment(native_log, capfd, monkeypatch):
+    """The converter's native stderr lines show only when asked (the CLI's --debug)."""
+    from edgeseg.convert.calibration import CalibrationSet
+    from edgeseg.train.models import build_resunet
+
+    monkeypatch.setenv("EDGESEG_DEBUG", "1")  # the library must not read it
+    model = build_resunet(input_shape=(SIZE, SIZE, 1), base_filters=4, depth=2)
+    frames = np.random.default_rng(0).integers(0, 256, (8, SIZE, SIZE), dtype=np.uint8)
+    capfd.readouterr()
+    tflite.convert_model(
+        model, get_variant("int8"), "uint8", CalibrationSet(frames, "test"), native_log=native_log
+    )
+    assert ("fully_quantize" in capfd.readouterr().err) is native_log
 
 
 @pytest.mark.parametrize(

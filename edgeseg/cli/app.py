@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from edgeseg import __version__
+from edgeseg.cli.common import DEBUG_ENV
 
 app = typer.Typer(
     help="Ultrasound nerve segmentation from training to a tablet.",
@@ -40,11 +41,13 @@ def main_options(
         bool,
         typer.Option("--version", callback=version_callback, is_eager=True, help="Print version."),
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for errors and converter logs.")
+    ] = False,
 ) -> None:
     """edgeseg: train a lightweight U-Net, quantize it to int8, run it on a tablet."""
     if debug:
-        os.environ["EDGESEG_DEBUG"] = "1"
+        os.environ[DEBUG_ENV] = "1"
 
 
 # ----------------------------------------------------------------------------- data

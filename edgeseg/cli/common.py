@@ -22,6 +22,14 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+DEBUG_ENV = "EDGESEG_DEBUG"  # set by ``edgeseg --debug`` (app.py); read by the CLI alone
+
+
+def debug_enabled() -> bool:
+    """Whether ``--debug`` was given; the CLI passes it to the library as a parameter."""
+    return bool(os.environ.get(DEBUG_ENV))
+
+
 def user_errors(fn):
     """Turn EdgesegError into one line + exit 2, unless --debug was given."""
 
@@ -30,11 +38,11 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except EdgesegError as exc:
-            if os.environ.get("EDGESEG_DEBUG"):
+            if debug_enabled():
                 raise
             fail(str(exc), exc.exit_code)
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
-            if os.environ.get("EDGESEG_DEBUG"):
+            if debug_enabled():
                 raise
             fail(path_kind_message(exc))
         except KeyboardInterrupt:

@@ -9,6 +9,7 @@ import typer
 
 from edgeseg.cli.app import app
 from edgeseg.cli.common import (
+    debug_enabled,
     fail,
     require_tensorflow,
     say,
@@ -76,6 +77,7 @@ def convert(
         debug_quantization=debug_quantization,
         edgetpu=edgetpu,
         progress=say,
+        native_log=debug_enabled(),
     )
     if result.op_histogram:
         ops = ", ".join(f"{op} {n}" for op, n in sorted(result.op_histogram.items()))
