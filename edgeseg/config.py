@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,23 @@ from edgeseg.errors import ConfigError
 CONFIG_NAME = "config.json"
 NORMALIZATIONS = ("none", "percentile", "equalize")
 DENOISERS = ("none", "median", "gaussian")
+
+
+SEED_MAX = 2**32 - 1  # numpy's SeedSequence and default_rng take 0..2**32-1 here
+
+
+def check_seed(seed: object, flag: str = "--seed") -> int:
+    """``seed`` as an int in 0..2**32-1; a one-line ConfigError otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{flag} {seed!r}: a seed is a whole number from 0 to {SEED_MAX}")
+    return seed
+
+
+def check_count(value: object, flag: str, low: int, high: int) -> int:
+    """``value`` as an int in ``low..high``; a one-line ConfigError naming ``flag`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{flag} {value!r}: expected a whole number from {low} to {high}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,15 @@ class Preprocessing:
 # knocked the synthetic pipeline's stem model from val Dice 0.956 to 0.870 and never recovered;
 # at 1e-5 it reached 0.960 there, and 0.572 on usgra-seg against 0.563 at 1e-4.
 QAT_LEARNING_RATE = 1e-5
+
+
+def check_learning_rate(lr: float, flag: str = "--lr") -> float:
+    """``lr`` if it is a finite number above 0 (Adam diverges otherwise); else ConfigError."""
+    if not isinstance(lr, int | float) or not math.isfinite(lr) or lr <= 0:
+        raise ConfigError(
+            f"{flag} {lr}: the learning rate must be a finite number above 0 (e.g. 1e-3)"
+        )
+    return float(lr)
 
 # U-Nets that take a strided stem. Their default (stride 2: the network runs at half the input
 # resolution) is about 3x faster in int8 at 128x128; runs saved before the option existed were 1.

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from edgeseg.config import ClassSpec
-from edgeseg.datasets import discover
+from edgeseg.datasets import DATASET_README, Sample, claimed_frames, discover
 from edgeseg.errors import DataError
 from edgeseg.imaging import read_gray, read_mask
 from edgeseg.metrics import dice
@@ -73,6 +73,8 @@ def check_dataset(
     if total:
         total(len(samples))
     report.subjects = len({s.subject for s in samples})
+    _check_completeness(Path(root), len(samples), report)
+    _check_ignored_files(Path(root), report.layout, samples, report)
     groups: dict[bytes, list[tuple[str, np.ndarray]]] = defaultdict(list)
     values = [c.value for c in classes]
     for sample in samples:
@@ -97,6 +99,7 @@ def check_dataset(
         report.sizes[(img.shape[1], img.shape[0])] += 1
         report.empty_masks += int(not mask.any())
         groups[_thumb_key(img)].append((sample.name, mask))
+    _check_training_would_run(report, values)
     for members in groups.values():
         for i in range(1, len(members)):
             (name_a, mask_a), (name_b, mask_b) = members[0], members[i]
@@ -106,3 +109,55 @@ def check_dataset(
                     f"(mask Dice {dice(mask_a, mask_b):.2f})"
                 )
     return report
+
+
+def _check_completeness(root: Path, found: int, report: CheckReport) -> None:
+    """A dataset whose edgeseg README claims another frame count is incomplete (interrupted)."""
+    claimed, complete = claimed_frames(root)
+    if claimed is not None and claimed != found:
+        report.problems.append(
+            f"{root / DATASET_README} says {claimed} frames but {found} are there: the dataset is "
+            "incomplete (interrupted?); regenerate it with `edgeseg data synth --force`"
+        )
+    elif claimed is not None and not complete:
+        report.warnings.append(
+            f"{root / DATASET_README} has no completion mark (written by an older edgeseg); "
+            "the frame count matches"
+        )
+
+
+def _check_ignored_files(
+    root: Path, layout: str, samples: list[Sample], report: CheckReport
+) -> None:
+    """Files that ``train`` would silently skip: say so, since training would not see them."""
+    used = {s.image for s in samples} | {s.mask for s in samples if s.mask is not None}
+    folders = [root / "images", root / "masks"] if layout == "paired" else [root]
+    ignored = [
+        p
+        for folder in folders
+        if folder.is_dir()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith(".") and p not in used
+        and not (layout == "kaggle" and p.name == DATASET_README)
+    ]  # fmt: skip
+    if ignored:
+        more = f" and {len(ignored) - 3} more" if len(ignored) > 3 else ""
+        shown = ", ".join(p.name for p in ignored[:3])
+        report.warnings.append(
+            f"{len(ignored)} file(s) that training ignores (not an image with its mask): "
+            f"{shown}{more}"
+        )
+
+
+def _check_training_would_run(report: CheckReport, values: list[int]) -> None:
+    """What ``train`` needs beyond readable pairs: two subjects to split, some foreground."""
+    if report.frames and report.subjects < 2:
+        report.warnings.append(
+            "one subject only: `edgeseg train` splits by subject and needs two or more; "
+            "pass --val-data DIR or --subject-regex"
+        )
+    if report.frames and report.empty_masks == report.frames:
+        report.warnings.append(
+            f"every mask is empty for the class values {values}: training learns nothing; "
+            "check --classes (e.g. nerve=1,vessel=2 or nerve=255)"
+        )

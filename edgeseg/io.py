@@ -149,6 +149,10 @@ def building_folder(target: Path) -> Iterator[Path]:
         # out is now the new folder
     """
     target = Path(target)
+    if target.is_symlink() and target.is_dir():
+        target = target.resolve()  # build beside the real folder; the link keeps pointing at it
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{target} is a file, expected a folder: pass a folder")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as exc:
@@ -185,3 +189,31 @@ def check_not_overlapping(out: Path, inputs: dict[str, Path], flag: str = "--out
                 f"{flag} {out} {where} the input {name} {path}: "
                 f"pass an {flag} folder outside the input"
             )
+
+
+def carry_over(old: Path, new: Path, replaced: set[str]) -> None:
+    """Copy the entries of folder ``old`` whose names are not in ``replaced`` into ``new``.
+
+    For a command that replaces part of a folder (``images/`` and ``masks/`` of a dataset) while
+    keeping the rest (a README of the user's): the kept files go into the folder being built, so
+    the swap is still one step. Files are hard-linked where the file system allows (no copy, no
+    space), else copied; symbolic links stay links.
+    """
+    old, new = Path(old), Path(new)
+    if not old.is_dir():
+        return
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(src, dst, follow_symlinks=False)
+
+    for entry in sorted(old.iterdir()):
+        if entry.name in replaced:
+            continue
+        dest = new / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, dest, symlinks=True, copy_function=link_or_copy)
+        else:
+            link_or_copy(str(entry), str(dest))

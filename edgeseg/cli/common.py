@@ -3,6 +3,7 @@ option types."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from pathlib import Path
@@ -45,6 +46,10 @@ def user_errors(fn):
             if debug_enabled():
                 raise
             fail(path_kind_message(exc))
+        except OSError as exc:
+            if debug_enabled():
+                raise
+            fail(os_error_message(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
@@ -59,6 +64,33 @@ def path_kind_message(exc: OSError) -> str:
     return f"{where} (or a folder above it) is a file, but a folder is needed: choose another path"
 
 
+# errno -> (what happened, the fix); the OS faults a user can act on
+_OS_FAULTS = {
+    errno.ENOSPC: ("no space left on the device", "free some space or write somewhere else"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space or write somewhere else"),
+    errno.EROFS: ("read-only file system", "write to a writable folder (e.g. pass another --out)"),
+    errno.EACCES: ("permission denied", "fix its permissions or choose another path"),
+    errno.EPERM: ("operation not permitted", "fix its permissions or choose another path"),
+    errno.EMFILE: ("too many open files", "raise the limit (ulimit -n) and run again"),
+    errno.ENFILE: ("too many open files in the system", "close other programs and run again"),
+    errno.ENAMETOOLONG: ("file name too long", "choose a shorter path"),
+    errno.ENOENT: ("no such file or folder", "check the path"),
+    errno.ELOOP: ("too many levels of symbolic links", "check the path"),
+    errno.EIO: ("input/output error", "check the disk and run again"),
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an OS fault: the file, what happened and the fix (no traceback)."""
+    where = exc.filename if exc.filename is not None else "a file"
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    what, fix = _OS_FAULTS.get(
+        exc.errno or -1, (exc.strerror or str(exc) or type(exc).__name__, "check the path")
+    )
+    return f"{where}: {what}: {fix}"
+
+
 def check_out_folder(path: Path | None, flag: str = "--out") -> None:
     """Fail before any work when ``path`` (or a parent) exists but is not a folder."""
     if path is not None:
@@ -68,8 +100,13 @@ def check_out_folder(path: Path | None, flag: str = "--out") -> None:
 
 
 def check_learning_rate(lr: float) -> None:
-    if not lr > 0:
-        fail(f"--lr {lr}: the learning rate must be above 0")
+    """The library's rule (finite, above 0), applied before any work."""
+    from edgeseg.config import check_learning_rate as check
+
+    try:
+        check(lr)
+    except EdgesegError as exc:
+        fail(str(exc))
 
 
 def check_out_file(path: Path | None, flag: str) -> None:
@@ -99,6 +136,13 @@ def require_tensorflow() -> None:
 
 Credit = Annotated[
     str, typer.Option(help="The dataset's credit line, written into the reports (its licence).")
+]
+EmptyPolicy = Annotated[
+    str,
+    typer.Option(
+        help="How frames with empty masks score: kaggle (both empty = 1), monai or nonempty-gt "
+        "(frames with empty ground truth left out)."
+    ),
 ]
 
 

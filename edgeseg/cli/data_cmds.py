@@ -21,7 +21,7 @@ from edgeseg.cli.common import (
 @user_errors
 def data_synth(
     out: Annotated[Path, typer.Option("--out", help="Folder to write images/ and masks/ into.")],
-    n: Annotated[int, typer.Option("--n", min=1, help="Number of frames.")] = 200,
+    n: Annotated[int, typer.Option("--n", min=1, max=1_000_000, help="Number of frames.")] = 200,
     size: Annotated[
         int, typer.Option("--size", min=32, max=2048, help="Frame side in pixels.")
     ] = 128,
@@ -35,37 +35,25 @@ def data_synth(
 ) -> None:
     """Write a synthetic ultrasound phantom dataset (paired folders, nerve=1, vessel=2).
 
+    The dataset is built beside --out and swapped in when complete: Ctrl-C or a full disk
+    leaves --out as it was.
+
     \b
     Example: edgeseg data synth --out data/phantoms --n 200 --size 128
     """
-    import shutil
-
     from edgeseg.progress import progress_bar
     from edgeseg.train.synth import write_dataset
 
     check_out_folder(out)
     parts = [out / "images", out / "masks"]
-    if any(p.exists() and any(p.iterdir()) for p in parts):
-        if not force:
-            fail(f"--out {out} already holds a dataset: pass --force to replace it")
-        for part in parts:
-            shutil.rmtree(part, ignore_errors=True)
-    new = not out.exists()
+    if not force and any(p.is_dir() and any(p.iterdir()) for p in parts):
+        fail(f"--out {out} already holds a dataset: pass --force to replace it")
     start = time.time()
-    try:
-        with progress_bar("synthesizing", n) as bar:
-            paths = write_dataset(
-                out,
-                n,
-                size=(size, size),
-                seed=seed,
-                empty_fraction=empty_fraction,
-                progress=bar.advance,
-            )
-    except BaseException:
-        if new:  # nothing half-written: a new folder goes again
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+    with progress_bar("synthesizing", n) as bar:
+        paths = write_dataset(
+            out, n, size=(size, size), seed=seed, empty_fraction=empty_fraction,
+            progress=bar.advance,
+        )  # fmt: skip
     say(
         f"wrote {len(paths)} frames to {out} in {time.time() - start:.1f}s; "
         f"next: edgeseg data check {out}"
