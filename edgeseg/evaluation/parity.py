@@ -38,11 +38,12 @@ import numpy as np
 from edgeseg.config import PostProcess
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.evaluation.flips import describe, explain
+from edgeseg.evaluation.summaries import agreement_summary, model_summary
 from edgeseg.evaluation.verdict import N_BOOT, Tolerances, verdict
 from edgeseg.imaging import resize_mask
-from edgeseg.metrics import DEFAULT_POLICY, POLICY_RULES, check_policy, dice, per_image, summarize
+from edgeseg.metrics import DEFAULT_POLICY, POLICY_RULES, check_policy, dice, per_image
 from edgeseg.postprocess import probabilities_to_mask
-from edgeseg.stats import bootstrap_ci, clopper_pearson, compare_paired
+from edgeseg.stats import compare_paired
 
 SCHEMA = "edgeseg.parity/2"
 ROLES = ("candidate", "reference", "baseline")
@@ -254,8 +255,8 @@ class ParityAccumulator:
                 "no spread, so no interval and no verdict"
             )
         groups, level = self._groups(), self.tolerances.level
-        models = [self._model_summary(m, seed, groups) for m in self.models]
-        agreement = [self._agreement(ref, seed, groups) for ref in self.references]
+        models = [model_summary(self, m, seed, groups) for m in self.models]
+        agreement = [agreement_summary(self, ref, seed, groups) for ref in self.references]
         tests = []
         for ref in self.references:
             for cls in self.classes:
@@ -294,95 +295,6 @@ class ParityAccumulator:
         out["verdict"] = verdict(out, self.tolerances)
         out["passed"] = out["verdict"]["passed"]
         return out
-
-    def _model_summary(self, model: str, seed: int, groups: list[str] | None) -> dict[str, Any]:
-        accuracy = {}
-        for cls in self.classes:
-            rows = self.rows[model][cls]
-            summary = summarize(rows, seed=seed, policy=self.policy, groups=groups)
-            nonempty = np.array([r["dice"] for r in rows if r["gt_present"]], np.float64)
-            summary["dice_nonempty"] = {
-                "mean": float(nonempty.mean()) if nonempty.size else float("nan"),
-                "n": int(nonempty.size),
-            }
-            accuracy[cls] = summary
-        scores = self.presence[model]
-        head = None
-        scored = [i for i, s in enumerate(scores) if s is not None]
-        if scored:
-            gt_rows = self.rows[model][self.classes[0]]
-            gt = np.array([gt_rows[i]["gt_present"] for i in scored], bool)
-            pred = np.array([scores[i] for i in scored]) >= self.post.presence_threshold
-            head = {
-                "accuracy": float(np.mean(pred == gt)),
-                "false_positive_frames": int(np.count_nonzero(pred & ~gt)),
-                "false_negative_frames": int(np.count_nonzero(~pred & gt)),
-                "threshold": self.post.presence_threshold,
-                "scored_frames": len(scored),
-            }
-        return {
-            "name": model,
-            "role": self.roles[model],
-            "accuracy": accuracy,
-            "presence_head": head,
-        }
-
-    def _agreement(self, ref: str, seed: int, groups: list[str] | None) -> dict[str, Any]:
-        pair = self.pairs[ref]
-        n, level = len(self.names), self.tolerances.level
-        per_class, by_class = {}, {}
-        for cls in self.classes:
-            vals = np.array(pair.agreement[cls], np.float64)
-            ci = bootstrap_ci(vals, groups, n_boot=N_BOOT, level=level, seed=seed)
-            per_class[cls] = {
-                "mean": float(vals.mean()),
-                "min": float(vals.min()),
-                "p05": float(np.percentile(vals, 5)),
-                "frames_below_0.9": int(np.count_nonzero(vals < 0.9)),
-                **{k: ci[k] for k in ("ci_low", "ci_high", "level", "unit", "units")},
-                "degenerate": ci["degenerate"],
-            }
-            flipped = [self.names[i] for i, f in enumerate(pair.flips[cls]) if f]
-            low, high = clopper_pearson(len(flipped), n, level)
-            by_class[cls] = {
-                "count": len(flipped),
-                "fraction": len(flipped) / n,
-                "ci_low": low,
-                "ci_high": high,
-                "level": level,
-                "unit": "frame",
-                "method": "Clopper-Pearson exact",
-                "frames": flipped,
-            }
-        any_flip = [self.names[i] for i in range(n) if any(pair.flips[c][i] for c in self.classes)]
-        heads = [h for h in pair.head_flips if h is not None]
-        head_flipped = [self.names[i] for i, h in enumerate(pair.head_flips) if h]
-        gate = " (presence gate on)" if self.post.presence_gate else ""
-        return {
-            "candidate": self.candidate,
-            "reference": ref,
-            "role": self.roles[ref],
-            "mask_dice": per_class,
-            "mean_abs_dp": float(np.mean(pair.mean_abs_dp)),
-            "max_abs_dp": float(np.max(pair.max_abs_dp)),
-            "presence_flips": {
-                "decision": f"mask non-empty after post-processing{gate}",
-                "count": len(any_flip),
-                "fraction": len(any_flip) / n,
-                "frames": any_flip,
-                "by_class": by_class,
-                "explained": list(pair.explained),
-            },
-            "presence_head_flips": {
-                "count": len(head_flipped),
-                "scored_frames": len(heads),
-                "fraction": len(head_flipped) / len(heads) if heads else None,
-                "frames": head_flipped,
-                "threshold": self.post.presence_threshold,
-            }
-            if heads
-            else None,
-        }
 
     def _per_image(self) -> list[dict[str, Any]]:
         return [self.per_image_row(i) for i in range(len(self.names))]
