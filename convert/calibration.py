@@ -13,9 +13,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import os
-import shutil
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,13 +24,20 @@ from PIL import Image
 from edgeseg.config import Preprocessing
 from edgeseg.contract import float_input
 from edgeseg.errors import ConfigError, DataError
-from edgeseg.imaging import IMAGE_SUFFIXES, read_gray, read_label, resize_gray
-from edgeseg.io import check_output_folder, write_text_atomic
+from edgeseg.imaging import IMAGE_SUFFIXES, MAX_PIXELS, read_gray, read_label, resize_gray
+from edgeseg.io import (
+    building_folder,
+    carry_over,
+    check_not_overlapping,
+    check_output_folder,
+    write_text_atomic,
+)
 from edgeseg.preprocess import preprocess
 
 MIN_IMAGES = 8  # below this, int8 ranges are a guess: refuse
 RECOMMENDED_IMAGES = 100  # below this, warn
 MAX_IMAGES = 500  # more adds conversion time, not accuracy; an even subset is used
+MAX_BUILD = 100_000  # the most frames `calibration build --n` takes
 MANIFEST = "manifest.csv"
 MANIFEST_FIELDS = ("file", "source", "subject", "mean", "std", "mask_area", "empty", "stratum")
 REBUILD_HINT = "edgeseg calibration build --from DIR"
@@ -277,21 +281,29 @@ def build_calibration_set(
     mask_value: int | None = None,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Path:
     """Pick ``n`` representative frames of a dataset into ``out_dir/images`` + ``manifest.csv``.
 
     Strata: mean intensity and contrast (std) tertiles, and, where masks exist, empty vs.
     mask-area tertiles (area of ``mask_value``, or of any labelled pixel when None); picks are
     shared over strata in proportion and spread over subjects.
-    Frames are written as 8-bit gray PNGs (resized to ``size`` = (h, w) if given). The
-    ``images`` folder is swapped in whole and the manifest written atomically: nothing partial.
-    Other files in ``out_dir`` (a README) are left alone. Returns the manifest path.
+    Frames are written as 8-bit gray PNGs (resized to ``size`` = (h, w) if given). The new set
+    (``images/`` + ``manifest.csv``, the manifest last) is built beside ``out_dir`` and swapped
+    in whole (``edgeseg.io.building_folder``): an interruption leaves the old set as it was.
+    Other files in ``out_dir`` (a README) are kept. ``out_dir`` may not contain, or lie inside,
+    ``from_dir``. Returns the manifest path.
     """
+    from edgeseg.config import check_count, check_seed
     from edgeseg.datasets import discover
 
     out_dir = check_output_folder(Path(out_dir), "--out")
-    if n < MIN_IMAGES:
-        raise ConfigError(f"--n {n}: a calibration set needs at least {MIN_IMAGES} frames")
+    check_not_overlapping(out_dir, {"--from": Path(from_dir)})
+    check_seed(seed)
+    check_count(n, "--n", MIN_IMAGES, MAX_BUILD)
+    if size is not None:
+        for side in size:
+            check_count(side, "--size", 16, 4096)
     target = out_dir / "images"
     if (target.exists() or (out_dir / MANIFEST).exists()) and not force:
         raise ConfigError(f"{out_dir} already holds a calibration set: pass --force to replace it")
@@ -303,7 +315,7 @@ def build_calibration_set(
         if progress is not None:
             progress(1)  # one more frame looked at (an increment, as Bar.advance takes)
         try:
-            img = read_gray(sample.image)
+            img = read_gray(sample.image, max_pixels=max_pixels)
         except DataError:
             continue  # unreadable frames are not candidates
         area = float("nan")
@@ -337,19 +349,19 @@ def _manifest_text(rows: list[dict]) -> str:
 def _write_set(
     out_dir: Path, chosen: list[_Frame], size: tuple[int, int] | None, force: bool
 ) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot write to {out_dir} (permission denied): pass another --out")
-    tmp = Path(tempfile.mkdtemp(prefix=".images.", suffix=".tmp", dir=out_dir))
-    old: Path | None = None
-    try:
+    """Build ``images/`` and ``manifest.csv`` beside ``out_dir``; swap the folder in when done."""
+    if (out_dir / "images").exists() and not force:
+        raise ConfigError(f"{out_dir / 'images'} exists: pass --force to replace it")
+    with building_folder(out_dir) as tmp:
+        carry_over(out_dir, tmp, {"images", MANIFEST})
+        (tmp / "images").mkdir()
         rows = []
         for i, f in enumerate(chosen):
             img = read_gray(f.path)
             if size is not None:
                 img = resize_gray(img, size)
             name = f"{i:04d}_{f.path.stem}.png"
-            Image.fromarray(img).save(tmp / name, format="PNG", optimize=True)
+            Image.fromarray(img).save(tmp / "images" / name, format="PNG", optimize=True)
             rows.append(
                 {
                     "file": f"images/{name}",
@@ -362,19 +374,9 @@ def _write_set(
                     "stratum": f.stratum,
                 }
             )
-        target = out_dir / "images"
-        if target.exists():
-            if not force:
-                raise ConfigError(f"{target} exists: pass --force to replace it")
-            old = out_dir / f".images.old.{os.getpid()}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        write_text_atomic(out_dir / MANIFEST, _manifest_text(rows))
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists():
-            shutil.rmtree(old, ignore_errors=True)
+        (tmp / MANIFEST).write_text(
+            _manifest_text(rows), encoding="utf-8"
+        )  # last: the set is whole
 
 
 def write_synthetic_set(

@@ -13,7 +13,7 @@ from PIL import Image
 from edgeseg.config import ClassSpec
 from edgeseg.datasets import DATASET_README, Sample, claimed_frames, discover
 from edgeseg.errors import DataError
-from edgeseg.imaging import read_gray, read_mask
+from edgeseg.imaging import MAX_PIXELS, read_gray, read_mask
 from edgeseg.metrics import dice
 
 
@@ -59,6 +59,7 @@ def check_dataset(
     layout: str = "auto",
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> CheckReport:
     """Read every pair once and report counts, sizes, emptiness, unreadable files, mismatches
     and near-duplicate frames whose masks contradict each other."""
@@ -84,8 +85,8 @@ def check_dataset(
             report.problems.append(f"{sample.image}: no mask")
             continue
         try:
-            img = read_gray(sample.image)
-            mask = read_mask(sample.mask, values)[..., 0]
+            img = read_gray(sample.image, max_pixels)
+            mask = read_mask(sample.mask, values, max_pixels)[..., 0]
         except DataError as exc:
             report.problems.append(str(exc))
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,10 +14,35 @@ from edgeseg.errors import DataError
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 
 
-def _open(path: Path) -> Image.Image:
+# The largest frame edgeseg decodes: 40 megapixels (e.g. 8000x5000), far above any ultrasound
+# frame, far below what a small hostile PNG can claim (20000x20000 in 388 KB). Checked from the
+# header, before any pixel is decoded; pass ``max_pixels`` to change it. Pillow refuses on its
+# own above 2 * Image.MAX_IMAGE_PIXELS (~179 megapixels) whatever is passed here.
+MAX_PIXELS = 40_000_000
+# Our own limit is checked right after Pillow's; its warning between 89 and 179 megapixels would
+# only repeat it (as a second line) when a caller raises max_pixels that far on purpose.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def _too_large(path: Path, width: int, height: int, max_pixels: int) -> DataError:
+    return DataError(
+        f"{path}: {width}x{height} is {width * height:,} pixels, above the limit of "
+        f"{max_pixels:,} (a decompression bomb?): downscale it, or raise --max-pixels"
+    )
+
+
+def _open(path: Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     try:
         img = Image.open(path)
+        width, height = img.size
+        if width * height > max_pixels:
+            img.close()
+            raise _too_large(path, width, height, max_pixels)
         img.load()
+    except Image.DecompressionBombError as exc:
+        raise DataError(
+            f"{path}: more pixels than Pillow decodes safely (a decompression bomb?): downscale it"
+        ) from exc
     except FileNotFoundError as exc:
         raise DataError(f"{path}: file not found") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -63,14 +89,17 @@ def to_gray8(img: Image.Image | np.ndarray) -> np.ndarray:
     return ((wide * 255 + 32767) // 65535).astype(np.uint8)
 
 
-def read_gray(path: Path) -> np.ndarray:
-    """Read a frame (PNG, TIFF, JPEG, BMP; gray or RGB; 8 or 16 bit) as uint8 HxW."""
-    return to_gray8(_open(Path(path)))
+def read_gray(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read a frame (PNG, TIFF, JPEG, BMP; gray or RGB; 8 or 16 bit) as uint8 HxW.
+
+    A frame above ``max_pixels`` (from its header) is a DataError before decoding.
+    """
+    return to_gray8(_open(Path(path), max_pixels))
 
 
-def read_label(path: Path) -> np.ndarray:
+def read_label(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a mask as its raw integer values HxW (palette indices for 'P' masks)."""
-    return _label_values(_open(Path(path)), path)
+    return _label_values(_open(Path(path), max_pixels), path)
 
 
 def _label_values(img: Image.Image, path: Path) -> np.ndarray:
@@ -122,9 +151,9 @@ def labels_to_channels(
     return np.stack([(label == v) for v in values], axis=-1).astype(np.uint8)
 
 
-def read_mask(path: Path, values: Sequence[int]) -> np.ndarray:
+def read_mask(path: Path, values: Sequence[int], max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a mask file as HxWxC binary channels (see ``labels_to_channels``)."""
-    img = _open(Path(path))
+    img = _open(Path(path), max_pixels)
     return labels_to_channels(_label_values(img, path), values, path, indexed=img.mode == "P")
 
 

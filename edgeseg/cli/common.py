@@ -146,6 +146,14 @@ EmptyPolicy = Annotated[
 ]
 
 
+MaxPixels = Annotated[
+    int,
+    typer.Option(
+        min=1, max=178_956_970, help="Largest image decoded (pixels), checked before decoding."
+    ),
+]
+
+
 Backend = Annotated[
     str, typer.Option(help="Interpreter: auto, litert, tflite_runtime or tensorflow.")
 ]

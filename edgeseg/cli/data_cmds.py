@@ -10,11 +10,13 @@ import typer
 
 from edgeseg.cli.app import calibration_app, data_app
 from edgeseg.cli.common import (
+    MaxPixels,
     check_out_folder,
     fail,
     say,
     user_errors,
 )
+from edgeseg.imaging import MAX_PIXELS
 
 
 @data_app.command("synth")
@@ -66,6 +68,7 @@ def data_check(
     data: Annotated[Path, typer.Argument(help="Dataset folder (paired or Kaggle layout).")],
     classes: Annotated[str | None, typer.Option(help="Class map, e.g. nerve=1,vessel=2.")] = None,
     layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
+    max_pixels: MaxPixels = MAX_PIXELS,
 ) -> None:
     """Counts, sizes, empty masks, unreadable files, mismatches, contradictory duplicates.
 
@@ -83,7 +86,9 @@ def data_check(
     if layout not in LAYOUTS:
         fail(f"--layout {layout}: expected {', '.join(LAYOUTS)}")
     with progress_bar("checking") as bar:
-        report = check_dataset(data, parse_classes(classes), layout, bar.advance, bar.total)
+        report = check_dataset(
+            data, parse_classes(classes), layout, bar.advance, bar.total, max_pixels
+        )
     for line in report.lines():
         say(line)
     if not report.usable:
@@ -97,9 +102,10 @@ def calibration_build(
     out: Annotated[Path, typer.Option("--out", help="Folder for the calibration set.")] = Path(
         "calibration_data"
     ),
-    n: Annotated[int, typer.Option("--n", min=8, help="How many frames (8 or more).")] = 200,
+    n: Annotated[int, typer.Option("--n", min=8, max=100_000, help="How many frames.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed of the pick.")] = 0,
     force: Annotated[bool, typer.Option(help="Replace an existing set.")] = False,
+    max_pixels: MaxPixels = MAX_PIXELS,
 ) -> None:
     """Pick a representative subset (intensity, contrast, mask area, empty frames, subjects)."""
     from edgeseg.convert.calibration import build_calibration_set
@@ -107,7 +113,7 @@ def calibration_build(
 
     with progress_bar("reading frames") as bar:
         manifest = build_calibration_set(
-            source, out, n=n, seed=seed, force=force, progress=bar.advance
+            source, out, n=n, seed=seed, force=force, progress=bar.advance, max_pixels=max_pixels
         )
     written = len(manifest.read_text().splitlines()) - 1  # one row per frame under a header
     if written < n:
