@@ -48,37 +48,60 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
     return labels, sizes
 
 
+def keep_components(
+    components: tuple[np.ndarray, list[int]], min_area: int, largest: bool
+) -> np.ndarray:
+    """Bool mask of the labelled components kept: those of ``min_area`` pixels or more (all
+    when ``min_area <= 1``), then with ``largest`` only the largest of those (ties: the first
+    in raster order). ``components``: ``label_components(mask)``, reusable across settings."""
+    labels, sizes = components
+    keep = [s >= min_area for s in sizes] if min_area > 1 else [True] * len(sizes)
+    if largest and any(keep):
+        biggest = max((k for k in range(len(sizes)) if keep[k]), key=lambda k: (sizes[k], -k))
+        keep = [k == biggest for k in range(len(sizes))]
+    return np.array([False, *keep], dtype=bool)[labels]
+
+
 def remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
     """Drop 8-connected components with fewer than ``min_area`` pixels."""
     if min_area <= 1 or not mask.any():
         return mask.astype(np.uint8)
-    labels, sizes = label_components(mask)
-    keep = np.array([0] + [1 if s >= min_area else 0 for s in sizes], dtype=np.uint8)
-    return keep[labels]
+    return keep_components(label_components(mask), min_area, False).astype(np.uint8)
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
     """Keep only the largest 8-connected component (ties: the first in raster order)."""
     if not mask.any():
         return mask.astype(np.uint8)
-    labels, sizes = label_components(mask)
-    return (labels == int(np.argmax(sizes)) + 1).astype(np.uint8)
+    return keep_components(label_components(mask), 0, True).astype(np.uint8)
+
+
+def gate_closed(post: PostProcess, presence: float | None) -> bool:
+    """The presence gate empties the mask: gate on, a score, and the score below its threshold.
+
+    ``post`` is anything with ``presence_gate`` and ``presence_threshold`` (``PostProcess``, the
+    tuning's ``Settings``)."""
+    return bool(post.presence_gate and presence is not None and presence < post.presence_threshold)
 
 
 def probabilities_to_mask(
     prob: np.ndarray, post: PostProcess, presence: float | None = None
 ) -> np.ndarray:
-    """HxWxC (or HxW) probabilities -> uint8 {0,1} mask of the same shape."""
+    """HxWxC (or HxW) probabilities -> uint8 {0,1} mask of the same shape.
+
+    Threshold, presence gate, then per class the components of ``min_area`` pixels or more and
+    with ``largest_component`` only the largest (:func:`keep_components`).
+    """
     squeeze = prob.ndim == 2
     probs = prob[..., None] if squeeze else prob
     out = (probs >= post.threshold).astype(np.uint8)
-    if post.presence_gate and presence is not None and presence < post.presence_threshold:
+    if gate_closed(post, presence):
         out[:] = 0
-    for c in range(out.shape[-1]):
-        channel = remove_small(out[..., c], post.min_area)
-        if post.largest_component:
-            channel = largest_component(channel)
-        out[..., c] = channel
+    if post.min_area > 1 or post.largest_component:
+        for c in range(out.shape[-1]):
+            if out[..., c].any():
+                components = label_components(out[..., c])
+                out[..., c] = keep_components(components, post.min_area, post.largest_component)
     return out[..., 0] if squeeze else out
 
 

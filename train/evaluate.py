@@ -6,99 +6,95 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from edgeseg.config import PostProcess, RunConfig, load_config
-from edgeseg.contract import float_input
-from edgeseg.datasets import Sample, discover, read_sample_mask
-from edgeseg.imaging import read_gray, resize_mask
+from edgeseg.config import RunConfig, load_config
+from edgeseg.contract import FrameContract
+from edgeseg.datasets import Sample, discover
+from edgeseg.evaluation.predictions import (
+    BATCH,
+    Prediction,
+    Predictor,
+    iter_predictions,
+    keras_predictor,
+)
 from edgeseg.io import write_text_atomic
-from edgeseg.metrics import per_image, summarize
-from edgeseg.postprocess import probabilities_to_mask
-from edgeseg.preprocess import preprocess
-
-Predictor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+from edgeseg.metrics import DEFAULT_POLICY, check_policy, per_image, summarize
 
 
-def keras_predictor(model, batch_size: int = 16) -> Predictor:
-    """uint8 (N,H,W) -> (probabilities N,H,W,C, presence N or None) with a Keras model."""
+def contract_for(cfg: RunConfig, **overrides) -> FrameContract:
+    """The run's frame contract (its preprocessing, classes and post-processing), with single
+    settings replaced (``threshold=0.3``, ...; None ignored), validated by the contract."""
+    return FrameContract.from_run_config(cfg).with_overrides(**overrides)
 
-    def predict(images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        x = float_input(images)
-        # A direct call, batch by batch: no predict() tf.function to retrace per model/shape.
-        chunks = [
-            model(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)
-        ]
-        if isinstance(chunks[0], list | tuple):
-            probs = np.concatenate([np.asarray(c[0]) for c in chunks])
-            return probs, np.concatenate([np.asarray(c[1]) for c in chunks]).reshape(-1)
-        return np.concatenate([np.asarray(c) for c in chunks]), None
 
-    return predict
+def class_rows(prediction: Prediction, contract: FrameContract, policy: str) -> dict:
+    """Per-class metrics of one frame at its original size, keys ``CLASS/METRIC``."""
+    row: dict = {}
+    for c, info in enumerate(contract.classes):
+        for key, value in per_image(prediction.mask[..., c], prediction.gt[..., c], policy).items():
+            row[f"{info.name}/{key}"] = value
+    return row
 
 
 def evaluate_samples(
     samples: Sequence[Sample],
-    cfg: RunConfig,
+    contract: FrameContract,
     predictor: Predictor,
-    post: PostProcess,
-    batch: int = 16,
+    batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
+    policy: str = DEFAULT_POLICY,
 ) -> list[dict]:
     """Per-image rows: metrics per class at the original frame size, plus presence scores."""
+    check_policy(policy)
     rows: list[dict] = []
-    values = [c.value for c in cfg.classes]
-    for start in range(0, len(samples), batch):
-        chunk = samples[start : start + batch]
-        frames = [read_gray(s.image) for s in chunk]
-        gts = [read_sample_mask(s, values, f.shape) for s, f in zip(chunk, frames, strict=True)]
-        inputs = np.stack([preprocess(f, cfg.preprocessing) for f in frames])
-        probs, presence = predictor(inputs)
-        for i, (sample, gt) in enumerate(zip(chunk, gts, strict=True)):
-            score = None if presence is None else float(presence[i])
-            mask = probabilities_to_mask(probs[i], post, score)
-            mask = resize_mask(mask, frames[i].shape)
-            row: dict = {"image": sample.name, "subject": sample.subject, "presence": score}
-            for c, spec in enumerate(cfg.classes):
-                for key, value in per_image(mask[..., c], gt[..., c]).items():
-                    row[f"{spec.name}/{key}"] = value
-            rows.append(row)
+    for prediction in iter_predictions(samples, contract, predictor, batch):
+        rows.append(
+            {
+                "image": prediction.sample.name,
+                "subject": prediction.sample.subject,
+                "presence": prediction.presence,
+                **class_rows(prediction, contract, policy),
+            }
+        )
         if progress:
-            progress(len(chunk))
+            progress(1)
     return rows
 
 
-def summarize_rows(rows: Sequence[dict], cfg: RunConfig, seed: int = 0) -> dict:
+def summarize_rows(
+    rows: Sequence[dict], contract: FrameContract, seed: int = 0, policy: str = DEFAULT_POLICY
+) -> dict:
     """Mean and 95% bootstrap CI per class and metric; presence-head accuracy if present."""
     out: dict = {}
-    for spec in cfg.classes:
-        prefix = f"{spec.name}/"
-        class_rows = [
+    for name in contract.class_names:
+        prefix = f"{name}/"
+        per_class = [
             {k[len(prefix) :]: v for k, v in r.items() if k.startswith(prefix)} for r in rows
         ]
-        out[spec.name] = summarize(class_rows, seed=seed)
+        out[name] = summarize(per_class, seed=seed, policy=policy)
     scores = [r["presence"] for r in rows if r["presence"] is not None]
-    if scores and cfg.classes:
-        gt = np.array([r[f"{cfg.classes[0].name}/gt_present"] for r in rows], dtype=bool)
-        pred = np.array(scores) >= cfg.postprocess.presence_threshold
+    if scores and contract.classes:
+        gt = np.array([r[f"{contract.class_names[0]}/gt_present"] for r in rows], dtype=bool)
+        pred = np.array(scores) >= contract.postprocess.presence_threshold
         out["presence_head_accuracy"] = float(np.mean(pred == gt))
     return out
 
 
-def format_table(summary: dict, cfg: RunConfig) -> str:
+def format_table(summary: dict, class_names: Sequence[str]) -> str:
     """A plain-text table: one line per class and metric, mean [95% CI]."""
     lines = [f"{'class':<8} {'metric':<15} {'mean':>7}   95% CI"]
-    for spec in cfg.classes:
+    for name in class_names:
         for metric in ("dice", "iou", "pixel_accuracy", "precision", "recall"):
-            s = summary[spec.name][metric]
+            s = summary[name][metric]
             ci = f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
-            lines.append(f"{spec.name:<8} {metric:<15} {s['mean']:7.4f}   {ci}")
-        p = summary[spec.name]["presence"]
+            lines.append(f"{name:<8} {metric:<15} {s['mean']:7.4f}   {ci}")
+        p = summary[name]["presence"]
         lines.append(
-            f"{spec.name:<8} {'presence_acc':<15} {p['accuracy']:7.4f}   "
+            f"{name:<8} {'presence_acc':<15} {p['accuracy']:7.4f}   "
             f"({p['frames']} frames, {p['empty_gt_frames']} empty, "
             f"{p['false_positive_frames']} FP, {p['false_negative_frames']} FN)"
         )
@@ -125,28 +121,35 @@ def evaluate(
     run_dir: Path,
     data: Path,
     which: str = "best",
-    post_overrides: dict | None = None,
     layout: str = "auto",
     out: Path | None = None,
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
+    empty_policy: str = DEFAULT_POLICY,
+    **overrides,
 ) -> dict:
     """Evaluate a run's model on a labelled folder; writes evaluation.json and per_image.csv.
 
-    ``post_overrides`` replaces fields of the run's ``PostProcess`` (threshold, min_area, ...).
+    ``overrides`` replace single settings of the run's contract (``threshold``, ``min_area``,
+    ``largest_component``, ``presence_gate``, ``presence_threshold``; None ignored), checked by
+    :meth:`FrameContract.with_overrides`. ``empty_policy``: how frames with empty masks score
+    (:data:`edgeseg.metrics.EMPTY_POLICIES`).
     """
     from edgeseg.train.serialization import load_model, require_model
 
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
-    post = replace(cfg.postprocess, **(post_overrides or {}))
+    contract = contract_for(cfg, **overrides)
+    check_policy(empty_policy)
     source = require_model(run_dir, which)
     samples, found_layout = discover(Path(data), layout)
     if total:
         total(len(samples))
     model = load_model(source)
-    rows = evaluate_samples(samples, cfg, keras_predictor(model), post, progress=progress)
-    summary = summarize_rows(rows, cfg, seed=cfg.train.seed)
+    rows = evaluate_samples(
+        samples, contract, keras_predictor(model), progress=progress, policy=empty_policy
+    )
+    summary = summarize_rows(rows, contract, seed=cfg.train.seed, policy=empty_policy)
     report = {
         "run_dir": str(run_dir),
         "model": which,
@@ -155,13 +158,14 @@ def evaluate(
         "trained_on": cfg.data,
         "cross_dataset": is_cross_dataset(Path(cfg.data), Path(data)),
         "classes": [c.name for c in cfg.classes],
-        "postprocess": post.__dict__,
+        "postprocess": asdict(contract.postprocess),
+        "empty_policy": empty_policy,
         "frames": len(rows),
         "summary": summary,
     }
     out_dir = Path(out) if out else run_dir / "evaluation"
     write_text_atomic(out_dir / "evaluation.json", json.dumps(report, indent=2))
     write_text_atomic(out_dir / "per_image.csv", rows_to_csv(rows))
-    report["table"] = format_table(summary, cfg)
+    report["table"] = format_table(summary, contract.class_names)
     report["out_dir"] = str(out_dir)
     return report

@@ -5,7 +5,8 @@ the presence classifier's gate (kept a mask only when the classifier or the mask
 strong case), minimum-area removal, keeping the largest component and hole filling. This module
 does the same for a trained run:
 
-1. ``collect`` runs the model once over the run's validation subjects (``config.json`` lists
+1. ``collect`` runs the model once (:func:`edgeseg.evaluation.predictions.iter_predictions`)
+   over the run's validation subjects (``config.json`` lists
    them; frames of any other subject are refused, so the test split never tunes anything) and
    keeps the probabilities, presence scores and masks at the model's resolution.
 2. ``ablation`` (pure numpy) scores the baseline (threshold only), each step alone over its grid,
@@ -15,9 +16,9 @@ does the same for a trained run:
    ``best_runtime`` (only ``PostProcess`` fields, ready to pass as flags or write into
    ``config.json``).
 
-Scores are mean per-frame Dice with the Kaggle empty rule (``edgeseg.metrics.dice``), computed at
-the model's input resolution: the relative gains are what matter here; ``edgeseg evaluate``
-gives the final numbers at the original frame size.
+Scores are mean per-frame Dice under the empty-mask policy (``edgeseg.metrics.dice``; the
+Kaggle rule by default), computed at the model's input resolution: the relative gains are what
+matter here; ``edgeseg evaluate`` gives the final numbers at the original frame size.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ import numpy as np
 
 from edgeseg.baselines import fill_holes
 from edgeseg.config import PostProcess, RunConfig, load_config
-from edgeseg.datasets import discover, load_arrays
+from edgeseg.datasets import discover
 from edgeseg.errors import ConfigError
+from edgeseg.evaluation.predictions import iter_predictions
 from edgeseg.io import write_text_atomic
-from edgeseg.metrics import dice
-from edgeseg.postprocess import label_components
+from edgeseg.metrics import DEFAULT_POLICY, check_policy, dice
+from edgeseg.postprocess import gate_closed, keep_components, label_components
 
 STEPS = ("presence_gate", "min_area", "largest_component", "fill_holes")
 PRESENCE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -92,16 +94,11 @@ def apply_settings(
     ``components``: ``label_components(prob >= s.threshold)`` if already computed (the tuning
     loop reuses it across settings).
     """
-    labels, sizes = components or label_components(prob >= s.threshold)
-    keep = [size >= s.min_area for size in sizes] if s.min_area > 1 else [True] * len(sizes)
-    if s.largest_component and any(keep):
-        biggest = max((k for k in range(len(sizes)) if keep[k]), key=lambda k: (sizes[k], -k))
-        keep = [k == biggest for k in range(len(sizes))]
-    mask = np.array([False, *keep], dtype=bool)[labels]
+    components = components or label_components(prob >= s.threshold)
+    mask = keep_components(components, s.min_area, s.largest_component)
     if s.fill_holes and mask.any():
         mask = fill_holes(mask).astype(bool)
-    doubtful = s.presence_gate and presence is not None and presence < s.presence_threshold
-    if doubtful and (s.gate_keep_area <= 0 or int(mask.sum()) < s.gate_keep_area):
+    if gate_closed(s, presence) and (s.gate_keep_area <= 0 or int(mask.sum()) < s.gate_keep_area):
         mask[:] = False
     return mask.astype(np.uint8)
 
@@ -109,12 +106,19 @@ def apply_settings(
 class Scorer:
     """Mean Dice of settings over fixed validation frames, with components cached per threshold."""
 
-    def __init__(self, probs: np.ndarray, presence: np.ndarray | None, gts: np.ndarray):
+    def __init__(
+        self,
+        probs: np.ndarray,
+        presence: np.ndarray | None,
+        gts: np.ndarray,
+        policy: str = DEFAULT_POLICY,
+    ):
         if probs.shape != gts.shape:
             raise ValueError(f"probabilities {probs.shape} and masks {gts.shape} differ")
         self.probs = probs
         self.presence = presence
         self.gts = gts.astype(bool)
+        self.policy = check_policy(policy)
         self._components: dict[float, list] = {}
 
     def components(self, threshold: float) -> list:
@@ -128,11 +132,18 @@ class Scorer:
         for i, (prob, gt) in enumerate(zip(self.probs, self.gts, strict=True)):
             score = None if self.presence is None else float(self.presence[i])
             mask = apply_settings(prob, score, s, comps[i])
-            dices.append(dice(mask, gt))
+            dices.append(dice(mask, gt, self.policy))
             has_pred, has_gt = bool(mask.any()), bool(gt.any())
             fp += has_pred and not has_gt
             fn += has_gt and not has_pred
-        return {"dice": float(np.mean(dices)), "fp_frames": fp, "fn_frames": fn}
+        return {"dice": _mean(dices), "fp_frames": fp, "fn_frames": fn}
+
+
+def _mean(values: Sequence[float]) -> float:
+    """Mean over the defined (non-NaN) values: frames a policy leaves out do not count."""
+    arr = np.asarray(values, dtype=np.float64)
+    defined = arr[~np.isnan(arr)]
+    return float(defined.mean()) if defined.size else float("nan")
 
 
 def _scaled(values: Sequence[int], pixels: int) -> list[int]:
@@ -189,6 +200,7 @@ def ablation(
     threshold: float = 0.5,
     steps: Sequence[str] = STEPS,
     runtime_only: bool = False,
+    policy: str = DEFAULT_POLICY,
     **grids,
 ) -> dict:
     """Baseline, each step alone, and the greedy cumulative recipe (pure numpy).
@@ -197,7 +209,7 @@ def ablation(
     (N,) scores or None (the gate step is then skipped). ``grids``: ``presence_thresholds``,
     ``gate_keep_areas``, ``min_areas`` overrides (areas at 128x128, scaled to H*W).
     """
-    scorer = Scorer(np.asarray(probs, np.float32), presence, np.asarray(gts))
+    scorer = Scorer(np.asarray(probs, np.float32), presence, np.asarray(gts), policy)
     pixels = int(probs.shape[1] * probs.shape[2])
     base = Settings(threshold=threshold)
     base_score = scorer.score(base)
@@ -256,9 +268,10 @@ def collect(
     """Run the model over the run's validation frames: (cfg, probs, presence, gts, class index).
 
     ``data`` defaults to the run's training folder; only frames of ``cfg.val_subjects`` are used.
-    Pass the ``subject_regex``/``manifest`` used in training so subjects come out the same.
+    Subjects come from ``subject_regex``/``manifest``, by default the run's own (so they come
+    out as in training). Probabilities and ground truth are at the model's size.
     """
-    from edgeseg.train.evaluate import keras_predictor
+    from edgeseg.train.evaluate import contract_for, keras_predictor
     from edgeseg.train.serialization import load_model, require_model
 
     run_dir = Path(run_dir)
@@ -276,6 +289,9 @@ def collect(
         else f'it is the "data" recorded in {run_dir / "config.json"}; pass --data DIR with the '
         "run's validation frames"
     )
+    if subject_regex is None and manifest is None:
+        subject_regex = cfg.subject_regex
+        manifest = Path(cfg.manifest) if cfg.manifest else None
     samples, _ = discover(
         folder, layout or cfg.layout or "auto", subject_regex, manifest, hint=hint
     )
@@ -296,9 +312,19 @@ def collect(
     if class_name is not None and class_name not in names:
         raise ConfigError(f"--class {class_name!r} is not one of the run's {', '.join(names)}")
     index = names.index(class_name) if class_name else 0
-    images, masks = load_arrays(chosen, cfg.preprocessing, cfg.classes)
-    probs, presence = keras_predictor(load_model(source))(images)
-    return cfg, probs[..., index], presence, masks[..., index], index
+    predictions = list(
+        iter_predictions(chosen, contract_for(cfg), keras_predictor(load_model(source)))
+    )
+    probs = np.stack([p.prob[..., index] for p in predictions])
+    gts = np.stack([p.gt_model()[..., index] for p in predictions])
+    scores = [p.presence for p in predictions]
+    presence = None if scores[0] is None else np.asarray(scores, dtype=np.float32)
+    return cfg, probs, presence, gts, index
+
+
+def _policy_words(report: dict) -> str:
+    policy = report.get("empty_policy", DEFAULT_POLICY)
+    return "empty/empty = 1" if policy == DEFAULT_POLICY else f"empty-mask policy {policy}"
 
 
 def render_markdown(report: dict) -> str:
@@ -313,7 +339,7 @@ def render_markdown(report: dict) -> str:
         f"# Post-processing ablation: {report['run_dir']}",
         "",
         f"- {full['frames']} validation frames of {report['data']}, class `{report['class']}`; "
-        "mean Dice (empty/empty = 1) at the model's input resolution",
+        f"mean Dice ({_policy_words(report)}) at the model's input resolution",
         *([f"- data credit: {report['credit']}"] if report.get("credit") else []),
     ]
     if full["skipped"]:
@@ -354,6 +380,7 @@ def tune_postprocess(
     class_name: str | None = None,
     credit: str = "",
     log: Callable[[str], None] = print,
+    empty_policy: str = DEFAULT_POLICY,
 ) -> dict:
     """``edgeseg tune-postprocess RUN_DIR``: ablation on validation frames, reports written.
 
@@ -361,12 +388,15 @@ def tune_postprocess(
     ``RUN_DIR/postprocess``); nothing in ``config.json`` changes. Returns the report with
     ``recommended`` (a ``PostProcess`` dict), ``flags`` and ``out_dir``.
     """
+    check_policy(empty_policy)
     cfg, probs, presence, gts, _ = collect(
         run_dir, data, which, layout, subject_regex, manifest, class_name, log
     )
     threshold = cfg.postprocess.threshold
-    full = ablation(probs, presence, gts, threshold=threshold)
-    runtime = ablation(probs, presence, gts, threshold=threshold, runtime_only=True)
+    full = ablation(probs, presence, gts, threshold=threshold, policy=empty_policy)
+    runtime = ablation(
+        probs, presence, gts, threshold=threshold, runtime_only=True, policy=empty_policy
+    )
     recommended = Settings(**runtime["best"]["settings"]).runtime()
     report = {
         "run_dir": str(run_dir),
@@ -374,6 +404,7 @@ def tune_postprocess(
         "class": class_name or cfg.class_names[0],
         "credit": credit,
         "model": which,
+        "empty_policy": empty_policy,
         "full": full,
         "runtime": runtime,
         "recommended": dataclasses.asdict(recommended),

@@ -10,6 +10,7 @@ import typer
 from edgeseg.cli.app import app
 from edgeseg.cli.common import (
     Credit,
+    EmptyPolicy,
     Threads,
     check_out_folder,
     require_tensorflow,
@@ -122,6 +123,7 @@ def compare(
     latency: Annotated[bool, typer.Option(help="Convert to int8 and time it.")] = True,
     force: Annotated[bool, typer.Option(help="Overwrite an existing comparison.")] = False,
     credit: Credit = "",
+    empty_policy: EmptyPolicy = DEFAULT_POLICY,
 ) -> None:
     """Train and evaluate several models and baselines under one split and metric code."""
     check_out_folder(out)
@@ -147,6 +149,7 @@ def compare(
             progress=bar.advance,
             total=bar.total,
             log=say,
+            empty_policy=empty_policy,
         )
     say(result["table"])
     say(f"wrote {result['out_dir']} (comparison.json, comparison.md, comparison.html)")
@@ -165,6 +168,7 @@ def analyze(
         None
     ),
     credit: Credit = "",
+    empty_policy: EmptyPolicy = DEFAULT_POLICY,
 ) -> None:
     """Error analysis: missed nerves, false alarms, boundary errors, by image characteristics."""
     check_out_folder(out)
@@ -183,6 +187,7 @@ def analyze(
             progress=bar.advance,
             total=bar.total,
             log=say,  # its closing line names the folder
+            empty_policy=empty_policy,
         )
 
 
@@ -195,10 +200,13 @@ def tune_postprocess(
     ] = None,
     model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
     credit: Credit = "",
+    empty_policy: EmptyPolicy = DEFAULT_POLICY,
 ) -> None:
     """Measure each post-processing step on the run's validation frames (never the test split)."""
     require_tensorflow()
     from edgeseg.train.postprocess_tuning import tune_postprocess as run_tune
 
-    result = run_tune(run_dir, data=data, which=model, credit=credit, log=say)
+    result = run_tune(
+        run_dir, data=data, which=model, credit=credit, log=say, empty_policy=empty_policy
+    )
     say(f"recommended: {result['flags']}")

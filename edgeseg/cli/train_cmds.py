@@ -9,6 +9,7 @@ import typer
 
 from edgeseg.cli.app import app
 from edgeseg.cli.common import (
+    EmptyPolicy,
     check_learning_rate,
     check_out_folder,
     fail,
@@ -17,6 +18,7 @@ from edgeseg.cli.common import (
     user_errors,
 )
 from edgeseg.config import QAT_LEARNING_RATE
+from edgeseg.metrics import DEFAULT_POLICY
 
 
 @app.command()
@@ -205,6 +207,7 @@ def evaluate(
     ] = None,
     layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
     out: Annotated[Path | None, typer.Option(help="Folder for evaluation.json.")] = None,
+    empty_policy: EmptyPolicy = DEFAULT_POLICY,
 ) -> None:
     """Dice, IoU, pixel accuracy, precision, recall (Kaggle empty rule) with 95% CIs.
 
@@ -218,15 +221,21 @@ def evaluate(
     from edgeseg.train.evaluate import evaluate as run_evaluate
 
     with progress_bar("evaluating") as bar:
-        overrides = {
-            "threshold": threshold,
-            "min_area": min_area,
-            "largest_component": largest_component,
-            "presence_gate": presence_gate,
-            "presence_threshold": presence_threshold,
-        }
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        report = run_evaluate(run_dir, data, model, overrides, layout, out, bar.advance, bar.total)
+        report = run_evaluate(
+            run_dir,
+            data,
+            which=model,
+            layout=layout,
+            out=out,
+            progress=bar.advance,
+            total=bar.total,
+            empty_policy=empty_policy,
+            threshold=threshold,
+            min_area=min_area,
+            largest_component=largest_component,
+            presence_gate=presence_gate,
+            presence_threshold=presence_threshold,
+        )
     say(report["table"])
     if report["cross_dataset"]:
         say(f"note: trained on {report['trained_on']}, evaluated on {data} (cross-dataset)")
