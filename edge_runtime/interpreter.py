@@ -278,6 +278,17 @@ def _create(backend: _Backend, path: Path, threads: int | None, delegates: list[
     return interpreter
 
 
+MAX_THREADS = 256  # the interpreters take a C int; 100000 threads crashed TFLite (SIGSEGV)
+
+
+def check_threads(threads: object) -> None:
+    """None (the runtime's default) or a whole number 1..MAX_THREADS; ConfigError otherwise."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise ConfigError(f"--threads {threads!r}: expected a whole number from 1 to {MAX_THREADS}")
+
+
 def make_interpreter(
     path: Path,
     backend: str = "auto",
@@ -296,8 +307,7 @@ def make_interpreter(
     """
     if delegate not in DELEGATES:
         raise ConfigError(f"--delegate {delegate!r} is not one of {', '.join(DELEGATES)}")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ConfigError(f"--threads {threads!r} must be a positive integer")
+    check_threads(threads)
     path = Path(path)
     started = time.perf_counter()
     be = resolve_backend(backend)

@@ -23,7 +23,7 @@ from PIL import Image
 from edgeseg.edge_runtime.segmenter import Result, Segmenter
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import IMAGE_SUFFIXES
-from edgeseg.io import atomic_path, check_output_folder
+from edgeseg.io import atomic_path, check_not_overlapping, check_output_folder
 
 MASK_SUFFIX = "_mask.png"
 OVERLAY_SUFFIX = "_overlay.png"
@@ -220,12 +220,15 @@ def predict(
     """Segment ``images`` (files or folders) and write masks and overlays into ``out_dir``.
 
     Unreadable images are reported in ``summary.failed`` (and to ``progress``) and nothing is
-    written for them. ``overrides`` go to :class:`Segmenter` (``threshold``, ``min_area``,
-    ``classes``, ``normalize``, ``strict_delegate``, ...).
+    written for them. ``out_dir`` may not contain, or lie inside, an input (a ground-truth
+    ``a_mask.png`` beside ``a.png`` would be overwritten). ``overrides`` go to
+    :class:`Segmenter` (``threshold``, ``min_area``, ``classes``, ``normalize``,
+    ``strict_delegate``, ...).
     """
     paths = collect_images(images)
     _check_unique_stems(paths)
     check_output_folder(Path(out_dir), "--out")
+    check_not_overlapping(out_dir, [("IMAGES", Path(p)) for p in images])
     seg = _open_segmenter(
         model,
         backend=backend,
@@ -288,6 +291,7 @@ def stream(
         raise DataError(f"--frames {folder} {state}: pass a folder of frame images")
     if out_dir is not None:
         check_output_folder(Path(out_dir), "--out")
+        check_not_overlapping(out_dir, {"--frames": folder})
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: must be 1 or more frames")
     frames = image_files(folder)

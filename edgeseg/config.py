@@ -92,6 +92,7 @@ def check_learning_rate(lr: float, flag: str = "--lr") -> float:
         )
     return float(lr)
 
+
 # U-Nets that take a strided stem. Their default (stride 2: the network runs at half the input
 # resolution) is about 3x faster in int8 at 128x128; runs saved before the option existed were 1.
 STEM_ARCHS = ("resunet", "unet")
@@ -137,6 +138,9 @@ class TrainSpec:
     augment: bool = True
     freeze_encoder_epochs: int = 0
     deterministic: bool = False
+
+    def __post_init__(self) -> None:
+        check_seed(self.seed)
 
 
 @dataclass(frozen=True)
@@ -184,15 +188,25 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config.json holds a {type(raw).__name__}, expected an object")
+        for key in ("data", "layout", "subject_regex", "manifest", "val_data"):
+            _check_value(key, raw.get(key), "str | None")
+        for key in ("train_frames", "val_frames"):
+            _check_value(key, raw.get(key, 0), "int")
+        for key in ("train_subjects", "val_subjects"):
+            subjects = raw.get(key, [])
+            if not isinstance(subjects, list) or not all(isinstance(v, str) for v in subjects):
+                raise ConfigError(f"config.json field {key} is not a list of subject names")
         try:
             return cls(
                 data=raw.get("data", ""),
                 layout=raw.get("layout", ""),
-                classes=tuple(ClassSpec(**c) for c in raw.get("classes", [])),
-                preprocessing=_build(Preprocessing, raw.get("preprocessing", {})),
-                model=_build(ModelSpec, {"stem_stride": 1, **raw.get("model", {})}),
-                train=_build(TrainSpec, raw.get("train", {})),
-                postprocess=_build(PostProcess, raw.get("postprocess", {})),
+                classes=_classes(raw.get("classes", [])),
+                preprocessing=_build(Preprocessing, raw.get("preprocessing", {}), "preprocessing"),
+                model=_build(ModelSpec, raw.get("model", {}), "model", {"stem_stride": 1}),
+                train=_build(TrainSpec, raw.get("train", {}), "train"),
+                postprocess=_build(PostProcess, raw.get("postprocess", {}), "postprocess"),
                 subject_regex=raw.get("subject_regex"),
                 manifest=raw.get("manifest"),
                 val_data=raw.get("val_data"),
@@ -212,11 +226,67 @@ class RunConfig:
         return write_text_atomic(Path(run_dir) / CONFIG_NAME, json.dumps(self.to_dict(), indent=2))
 
 
-def _build(kind: type, raw: dict[str, Any]) -> Any:
-    values = dict(raw)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+    "tuple[float, float]": (list, tuple),
+}
+
+
+def _check_value(name: str, value: Any, annotation: str) -> None:
+    """ConfigError when a config.json value has the wrong JSON type for its field."""
+    optional = annotation.endswith(" | None")
+    base = annotation.removesuffix(" | None")
+    if value is None and optional:
+        return
+    kinds = _TYPES.get(base)
+    wrong = kinds is not None and (
+        not isinstance(value, kinds) or (base != "bool" and isinstance(value, bool))
+    )
+    if base == "tuple[float, float]" and not wrong:
+        wrong = len(value) != 2 or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        )
+    if wrong:
+        raise ConfigError(
+            f"config.json field {name} is {value!r}, expected {annotation}: fix the file or "
+            "re-run training"
+        )
+
+
+def _classes(raw: Any) -> tuple[ClassSpec, ...]:
+    """The class list of config.json: a non-empty list of {name, value 1..255}, unique."""
+    ok = isinstance(raw, list) and raw and all(
+        isinstance(c, dict) and set(c) == {"name", "value"} and isinstance(c["name"], str)
+        and c["name"] and isinstance(c["value"], int) and not isinstance(c["value"], bool)
+        and 1 <= c["value"] <= 255
+        for c in raw
+    )  # fmt: skip
+    if (
+        not ok
+        or len({c["name"] for c in raw}) != len(raw)
+        or len({c["value"] for c in raw}) != len(raw)
+    ):
+        raise ConfigError(
+            f"config.json field classes is {raw!r}: expected a non-empty list of "
+            '{"name": ..., "value": 1..255} with unique names and values'
+        )
+    return tuple(ClassSpec(c["name"], c["value"]) for c in raw)
+
+
+def _build(
+    kind: type, raw: dict[str, Any], section: str, defaults: dict[str, Any] | None = None
+) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config.json field {section} is {raw!r}, expected an object")
+    values = {**(defaults or {}), **raw}
     for f in dataclasses.fields(kind):
-        if f.name in values and isinstance(values[f.name], list):
-            values[f.name] = tuple(values[f.name])
+        if f.name in values:
+            _check_value(f"{section}.{f.name}", values[f.name], str(f.type))
+            if isinstance(values[f.name], list):
+                values[f.name] = tuple(values[f.name])
     return kind(**values)
 
 
@@ -232,11 +302,30 @@ def load_config(run_dir: Path) -> RunConfig:
             f"{run_dir} has no {CONFIG_NAME}: it is not an edgeseg training run "
             "(run `edgeseg train --data DIR --out RUN_DIR` first)"
         )
+    raw = read_json(path, "re-run training")
     try:
-        raw = json.loads(path.read_text())
+        return RunConfig.from_dict(raw)
+    except ConfigError as exc:
+        text = str(exc)
+        text = (
+            text.replace("config.json", str(path), 1)
+            if "config.json" in text
+            else f"{path}: {text}"
+        )
+        raise ConfigError(text) from exc
+
+
+def read_json(path: Path, fix: str) -> Any:
+    """A JSON file's value; one-line ConfigError naming ``path`` and ``fix`` if it is not
+    UTF-8 JSON (OSErrors pass through: the CLI turns them into one line)."""
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text: {fix}") from exc
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not valid JSON ({exc.msg}): re-run training") from exc
-    return RunConfig.from_dict(raw)
+        raise ConfigError(f"{path} is not valid JSON ({exc.msg}): {fix}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path} is nested too deeply to be a config: {fix}") from exc
 
 
 def parse_classes(text: str | None) -> tuple[ClassSpec, ...]:

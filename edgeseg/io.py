@@ -8,7 +8,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from edgeseg.errors import ConfigError
@@ -173,15 +173,19 @@ def _inside(a: Path, b: Path) -> bool:
     return a == b or b in a.parents
 
 
-def check_not_overlapping(out: Path, inputs: dict[str, Path], flag: str = "--out") -> None:
+def check_not_overlapping(
+    out: Path, inputs: Mapping[str, Path] | Iterable[tuple[str, Path]], flag: str = "--out"
+) -> None:
     """ConfigError when the output ``out`` contains, or is contained in, any input.
 
-    ``inputs`` maps each input's flag (``"--from"``, ``"IMAGES"``) to its path. Paths are
+    ``inputs`` maps each input's flag (``"--from"``, ``"IMAGES"``) to its path (a mapping, or
+    (flag, path) pairs when one flag takes several paths). Paths are
     resolved (symlinks followed), so ``--out ./a/../a`` is caught too. One rule for every command:
     an output never overwrites, or is built inside, what the command reads.
     """
     out_r = Path(out).resolve()
-    for name, path in inputs.items():
+    pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
+    for name, path in pairs:
         in_r = Path(path).resolve()
         if _inside(out_r, in_r) or _inside(in_r, out_r):
             where = "is" if out_r == in_r else ("is inside" if _inside(out_r, in_r) else "contains")

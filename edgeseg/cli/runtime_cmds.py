@@ -139,8 +139,10 @@ def benchmark(
         threads_list = tuple(int(t) for t in threads.split(","))
     except ValueError:
         fail(f"--threads {threads!r}: expected thread counts like 1 or 1,2,4")
-    if any(t < 1 for t in threads_list):
-        fail(f"--threads {threads}: thread counts must be 1 or more")
+    from edgeseg.edge_runtime.interpreter import check_threads
+
+    for count in threads_list:
+        check_threads(count)
     runtime_warnings_as_lines()
     backend_list = tuple(b.strip() for b in backends.split(",") if b.strip())
     delegate_list = tuple(d.strip() for d in delegates.split(",") if d.strip())
