@@ -345,3 +345,33 @@ def parse_classes(text: str | None) -> tuple[ClassSpec, ...]:
     if any(s.value == 0 for s in specs):
         raise ConfigError(f"--classes {text!r}: value 0 is the background, not a class")
     return tuple(specs)
+
+
+# state.json (written each epoch by edgeseg.train.loop): field -> JSON types it may hold
+STATE_FIELDS: dict[str, tuple[type, ...]] = {
+    "epoch": (int,),
+    "best_val_dice": (int, float),
+    "best_epoch": (int,),
+    "wait": (int,),
+    "finished": (bool,),
+}
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """Read a run's ``state.json``; one-line ConfigError naming it when its shape is wrong.
+
+    Keys other than ``STATE_FIELDS`` are kept (later versions may add some); the known ones must
+    have their JSON type (no bool for a number) and epochs/counters may not be below -1.
+    """
+    fix = "delete it and re-run `edgeseg train` without --resume, or restore it"
+    raw = read_json(path, fix)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} holds a {type(raw).__name__}, expected an object: {fix}")
+    for key, kinds in STATE_FIELDS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        bad_type = not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool))
+        if bad_type or (kinds == (int,) and value < -1):
+            raise ConfigError(f"{path} field {key} is {value!r}: {fix}")
+    return raw

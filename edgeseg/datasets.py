@@ -127,13 +127,22 @@ def _find_mask(mask_dir: Path, stem: str) -> Path | None:
 
 
 def _read_manifest(path: Path) -> dict[str, str]:
+    """A subject manifest (CSV with columns image,subject): image stem -> subject."""
+    fix = "save it as UTF-8 CSV with a header line image,subject and one row per image"
     try:
-        with open(path, newline="") as handle:
+        with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     except OSError as exc:
         raise DataError(f"manifest {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"manifest {path} is not UTF-8 text: {fix}") from exc
+    except csv.Error as exc:
+        raise DataError(f"manifest {path} is not valid CSV ({exc}): {fix}") from exc
     if not rows or not {"image", "subject"} <= set(rows[0]):
         raise DataError(f"manifest {path}: needs a header with columns image,subject")
+    for number, row in enumerate(rows, start=2):
+        if not row.get("image") or not row.get("subject"):
+            raise DataError(f"manifest {path} line {number}: image or subject is empty: {fix}")
     return {Path(r["image"]).stem: r["subject"] for r in rows}
 
 
