@@ -47,7 +47,12 @@ DEFAULT_DIR_NAME = "calibration_data"
 
 
 def packaged_calibration_dir() -> Path:
-    """The synthetic phantom set shipped at the repository root (``calibration_data/``)."""
+    """The synthetic phantom set shipped with edgeseg.
+
+    ``calibration_data/`` at the repository root in a source checkout; pyproject installs the
+    same folder as package data at ``edgeseg/calibration_data``, which is the same path relative
+    to this module (``convert/`` installs as ``edgeseg/convert``).
+    """
     return Path(__file__).resolve().parents[1] / DEFAULT_DIR_NAME
 
 
