@@ -261,3 +261,50 @@ def test_unknown_model_and_mask_mismatch_fail_before_writing(two_runs, tmp_path)
         analyze(run, bad, out=out, log=lambda _m: None)
     assert str(info.value).startswith(f"{mask}: mask is 100x80 but its image is 64x64")
     assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- the prediction loop
+
+
+def _bright_predictor(calls):
+    """A Predictor without a model: probability = pixel / 255, presence = mean probability."""
+
+    def predict(images):
+        calls.append(len(images))
+        prob = images.astype(np.float32)[..., None] / 255.0
+        return prob, prob.mean(axis=(1, 2, 3))
+
+    return predict
+
+
+def test_iter_predictions_is_the_contract_at_each_frames_size(tmp_path):
+    """One loop: frames read in order, batched, masks by the contract at the frame's own size."""
+    from edgeseg.contract import FrameContract
+    from edgeseg.datasets import discover, read_sample_mask
+    from edgeseg.evaluation.predictions import iter_predictions
+    from edgeseg.imaging import read_gray
+    from edgeseg.train.synth import write_dataset
+
+    write_dataset(tmp_path / "a", 5, size=(80, 96), seed=3)
+    samples, _ = discover(tmp_path / "a")
+    contract = FrameContract.default((32, 32)).with_overrides(threshold=0.6, min_area=3)
+    calls: list[int] = []
+    got = list(iter_predictions(samples, contract, _bright_predictor(calls), batch=2))
+    assert calls == [2, 2, 1]
+    assert [p.sample for p in got] == list(samples)
+    for p in got:
+        frame = read_gray(p.sample.image)
+        np.testing.assert_array_equal(p.frame, frame)
+        np.testing.assert_array_equal(p.gt, read_sample_mask(p.sample, [1], frame.shape))
+        assert p.mask.shape == (*frame.shape, 1) and p.mask_model.shape == (32, 32, 1)
+        np.testing.assert_array_equal(
+            p.prob[..., 0], contract.prepare(frame).astype(np.float32) / 255.0
+        )
+        np.testing.assert_array_equal(p.mask, contract.to_mask(p.prob, p.presence, frame.shape))
+        assert p.gt_model().shape == (32, 32, 1)
+    one_batch = list(iter_predictions(samples, contract, _bright_predictor([]), batch=16))
+    for a, b in zip(got, one_batch, strict=True):
+        np.testing.assert_array_equal(a.mask, b.mask)
+    stricter = contract.with_overrides(threshold=0.95)
+    first = next(iter_predictions(samples, stricter, _bright_predictor([])))
+    assert first.mask.sum() < got[0].mask.sum()

@@ -183,3 +183,22 @@ def test_missing_data_and_unknown_model_are_one_line_errors(tmp_path):
     with pytest.raises(ModelError, match=f"run `edgeseg qat {run}` first"):
         tune_postprocess(run, data=tmp_path, which="qat", log=lambda _m: None)
     assert not (run / "postprocess").exists()
+
+
+def test_empty_policy_leaves_empty_frames_out_of_the_mean():
+    """kaggle scores an empty frame with nothing drawn 1; monai leaves such frames out."""
+    from edgeseg.errors import ConfigError
+    from edgeseg.train.postprocess_tuning import Scorer
+
+    probs = np.stack([blob(10, 10, 5), np.zeros((32, 32)), blob(20, 20, 4)]).astype(np.float32)
+    gts = np.stack([gt_of(blob(10, 10, 5)), np.zeros((32, 32)), gt_of(blob(20, 20, 6))])
+    base = Settings()
+    kaggle = Scorer(probs, None, gts).score(base)["dice"]
+    monai = Scorer(probs, None, gts, "monai").score(base)["dice"]
+    from edgeseg.metrics import dice
+
+    third = dice((probs[2] >= 0.5).astype(np.uint8), gts[2])
+    assert kaggle == pytest.approx((1.0 + 1.0 + third) / 3)
+    assert monai == pytest.approx((1.0 + third) / 2)
+    with pytest.raises(ConfigError, match="--empty-policy 'strict'"):
+        Scorer(probs, None, gts, "strict")
