@@ -45,12 +45,20 @@ def _open(path: Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
         ) from exc
     except FileNotFoundError as exc:
         raise DataError(f"{path}: file not found") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(
-            f"{path}: unreadable image ({exc.__class__.__name__}: truncated or not an image); "
-            "re-export it or remove it"
-        ) from exc
+    except OSError as exc:
+        if exc.errno is not None and not isinstance(exc, UnidentifiedImageError):
+            raise  # the system's fault (EMFILE, EACCES, EIO), not the image's: the CLI says so
+        raise _unreadable(path, exc) from exc
+    except (SyntaxError, ValueError) as exc:
+        raise _unreadable(path, exc) from exc
     return img
+
+
+def _unreadable(path: Path, exc: Exception) -> DataError:
+    return DataError(
+        f"{path}: unreadable image ({exc.__class__.__name__}: truncated or not an image); "
+        "re-export it or remove it"
+    )
 
 
 def to_gray8(img: Image.Image | np.ndarray) -> np.ndarray:
