@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,19 +243,20 @@ def predict(
     )
     started = time.perf_counter()
     times: list[float] = []
-    for index, path in enumerate(paths):
-        try:
-            result = seg.segment(path)
-        except DataError as exc:
-            summary.failed.append((str(path), str(exc)))
-            _emit(progress, ProgressEvent(index, len(paths), str(path), False, str(exc)))
-            continue
-        summary.written.extend(str(p) for p in write_result(result, out, path.stem, overlay))
-        times.append(result.timings["total_ms"])
-        _emit(
-            progress,
-            ProgressEvent(index, len(paths), str(path), True, total_ms=result.timings["total_ms"]),
-        )
+    with _removed_if_left_empty(out):
+        for index, path in enumerate(paths):
+            try:
+                result = seg.segment(path)
+            except DataError as exc:
+                summary.failed.append((str(path), str(exc)))
+                _emit(progress, ProgressEvent(index, len(paths), str(path), False, str(exc)))
+                continue
+            summary.written.extend(str(p) for p in write_result(result, out, path.stem, overlay))
+            times.append(result.timings["total_ms"])
+            event = ProgressEvent(
+                index, len(paths), str(path), True, total_ms=result.timings["total_ms"]
+            )
+            _emit(progress, event)
     summary.wall_s = time.perf_counter() - started
     summary.mean_ms = float(np.mean(times)) if times else 0.0
     return summary
@@ -317,7 +318,8 @@ def stream(
     invokes: list[float] = []
     waits: list[float] = []
     started = time.perf_counter()
-    with seg.stream(frames, smoothing=smoothing, on_skip=skipped, prefetch=prefetch) as feed:
+    guard = contextlib.nullcontext() if out_dir is None else _removed_if_left_empty(Path(out_dir))
+    with guard, seg.stream(frames, smoothing=smoothing, on_skip=skipped, prefetch=prefetch) as feed:
         for result in feed:
             if out_dir is not None:
                 write_result(result, Path(out_dir), Path(result.source or "frame").stem, overlay)
@@ -355,6 +357,18 @@ def stream(
         invoke_mean_ms=float(np.mean(invokes)) if invokes else 0.0,
         wait_mean_ms=float(np.mean(waits)) if waits else 0.0,
     )
+
+
+@contextlib.contextmanager
+def _removed_if_left_empty(out: Path) -> Iterator[None]:
+    """An output folder this call creates is removed again if it fails before writing into it."""
+    created = not out.exists()
+    try:
+        yield
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
 
 
 def _emit(progress: Progress | None, event: ProgressEvent) -> None:
