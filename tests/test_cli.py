@@ -137,7 +137,7 @@ def test_encoder_alpha_reaches_the_run_config(synth_dir):
     [
         (["data", "synth", "--out", "{tmp}/s", "--n", "0"], "Invalid value for '--n'"),
         (["evaluate", "{tmp}", "--data", "{tmp}", "--threshold", "2"], "'--threshold'"),
-        (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--patience", "-1"], "'--patience'"),
+        (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--patience", "-1"], "--patience -1"),
         (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--lr", "-1"], "--lr -1.0: the"),
         (["qat", "{tmp}", "--lr", "0"], "--lr 0.0: the learning rate must be above 0"),
         (["pipeline", "--out", "{tmp}/p", "--epochs", "0"], "Invalid value for '--epochs'"),

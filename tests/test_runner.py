@@ -59,3 +59,87 @@ def test_missing_recorded_data_is_one_line_naming_config(tmp_path, monkeypatch, 
     assert str(run / "config.json") in message
     with pytest.raises(DataError, match="does not exist: pass --val-data DIR"):
         load_split(replace(cfg, val_data=str(tmp_path / "gone")))
+
+
+# ----------------------------------------------------------------------------- the config door
+
+
+def test_unknown_option_names_the_closest_one(tmp_path):
+    from edgeseg.errors import ConfigError
+    from edgeseg.train.options import train_options
+
+    with pytest.raises(ConfigError, match="unknown train option 'epoch': did you mean 'epochs'"):
+        train_options(data=tmp_path, out=tmp_path / "r", epoch=3)
+    opt = train_options(data=str(tmp_path), out=str(tmp_path / "r"), epochs=3)
+    assert (opt.data, opt.epochs) == (tmp_path, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"patience": 0}, "--patience 0: expected a whole number from 1 to"),
+        ({"epochs": 1.5}, "--epochs 1.5: expected a whole number"),
+        ({"val_fraction": 0.9}, "--val-fraction 0.9: expected a number from 0.05 to 0.5"),
+        ({"lr": -1.0}, "--lr -1.0: the learning rate must be a finite number above 0"),
+        ({"threshold": 2.0}, "--threshold 2.0: must be between 0 and 1"),
+        ({"min_area": -1}, "--min-area -1: must be 0 or more pixels"),
+        ({"size": 40}, "input size 40x40: both sides must be multiples of 16"),
+        ({"seed": -1}, "--seed -1: a seed is a whole number"),
+        ({"stem_stride": 4}, "--stem-stride 4: expected 1 or 2"),
+        ({"encoder_alpha": 0.5}, "--encoder-alpha 0.5: needs --encoder"),
+        ({"freeze_encoder_epochs": 2}, "--freeze-encoder-epochs need --encoder"),
+        ({"subject_regex": "("}, "--subject-regex '\\(': not a regular expression"),
+        ({"classes": "nerve"}, "--classes 'nerve': each entry must be NAME=VALUE"),
+        ({"data": None}, "--data is required"),
+    ],
+)
+def test_python_callers_get_the_cli_checks(tmp_path, kwargs, message):
+    """TrainOptions checks itself when built: the CLI and a Python caller share every rule."""
+    from edgeseg.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as info:
+        TrainOptions(**{"data": tmp_path, "out": tmp_path / "r", **kwargs})
+    assert "\n" not in str(info.value)
+
+
+def test_every_table_row_reaches_the_run_config(tmp_path):
+    """Each option of CONFIG_FIELDS lands in the config field(s) it names, nowhere else."""
+    from edgeseg.train.options import CONFIG_FIELDS
+
+    changed = {
+        "size": 64,
+        "normalize": "equalize",
+        "clahe": True,
+        "denoise": "median",
+        "base_filters": 5,
+        "depth": 2,
+        "refine": True,
+        "presence": False,
+        "encoder": "mobilenetv2",
+        "encoder_weights": "imagenet",
+        "encoder_alpha": 0.5,
+        "epochs": 7,
+        "batch_size": 3,
+        "lr": 0.02,
+        "loss": "dice",
+        "val_fraction": 0.3,
+        "seed": 9,
+        "patience": 4,
+        "augment": False,
+        "freeze_encoder_epochs": 2,
+        "deterministic": True,
+        "threshold": 0.25,
+        "min_area": 11,
+        "largest_component": True,
+        "presence_gate": True,
+        "presence_threshold": 0.75,
+    }
+    assert set(changed) == set(CONFIG_FIELDS)
+    base = TrainOptions(data=tmp_path, out=tmp_path / "r")
+    default = config_from_options(base, "paired").to_dict()
+    for name, value in changed.items():
+        extra = {"encoder": "mobilenetv2"} if name.startswith(("encoder_", "freeze")) else {}
+        got = config_from_options(replace(base, **extra, **{name: value}), "paired").to_dict()
+        for target in CONFIG_FIELDS[name]:
+            section, field = target.split(".")
+            assert got[section][field] == value != default[section][field], target

@@ -3,126 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from edgeseg.config import (
     QAT_LEARNING_RATE,
-    ModelSpec,
-    PostProcess,
-    Preprocessing,
     RunConfig,
-    TrainSpec,
-    default_stem_stride,
     load_config,
-    parse_classes,
 )
 from edgeseg.datasets import discover, load_arrays, subject_split
 from edgeseg.errors import ConfigError
 from edgeseg.progress import progress_bar
+from edgeseg.train.options import TrainOptions, config_from_options, train_options
+
+__all__ = [
+    "TrainOptions",
+    "config_from_options",
+    "load_split",
+    "qat_run",
+    "train_options",
+    "train_run",
+]
 
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    """What ``edgeseg train`` was asked for (CLI flags, one to one)."""
-
-    data: Path | None
-    out: Path
-    val_data: Path | None = None
-    layout: str = "auto"
-    classes: str | None = None
-    subject_regex: str | None = None
-    manifest: Path | None = None
-    val_fraction: float = 0.2
-    size: int = 128
-    normalize: str = "percentile"
-    clahe: bool = False
-    denoise: str = "none"
-    arch: str = "resunet"
-    base_filters: int = 12
-    depth: int = 3
-    stem_stride: int | None = None
-    refine: bool = False
-    presence: bool = True
-    epochs: int = 50
-    batch_size: int = 16
-    lr: float = 1e-3
-    loss: str = "dice_bce"
-    patience: int = 15
-    augment: bool = True
-    threshold: float = 0.5
-    min_area: int = 0
-    largest_component: bool = False
-    presence_gate: bool = False
-    presence_threshold: float = 0.5
-    seed: int = 0
-    encoder: str | None = None
-    encoder_weights: str = "none"
-    encoder_alpha: float | None = None
-    freeze_encoder_epochs: int = 0
-    qat: bool = False
-    deterministic: bool = False
-    qat_epochs: int = 5
-    qat_lr: float = QAT_LEARNING_RATE
-    resume: bool = False
-    force: bool = False
-
-
-def _absolute(path: Path | None) -> str | None:
-    """A path as an absolute string: config.json must work from any current folder."""
-    return str(Path(path).resolve()) if path else None
-
-
-def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:
-    """The run's config; data, val_data and manifest are recorded as absolute paths."""
-    arch = f"{opt.encoder}_unet" if opt.encoder else opt.arch
-    return RunConfig(
-        data=_absolute(opt.data) or "",
-        layout=layout,
-        classes=parse_classes(opt.classes),
-        preprocessing=Preprocessing(
-            height=opt.size,
-            width=opt.size,
-            normalize=opt.normalize,
-            clahe=opt.clahe,
-            denoise=opt.denoise,
-        ),
-        model=ModelSpec(
-            arch=arch,
-            base_filters=opt.base_filters,
-            depth=opt.depth,
-            stem_stride=default_stem_stride(arch) if opt.stem_stride is None else opt.stem_stride,
-            refine=opt.refine,
-            presence_head=opt.presence,
-            encoder=opt.encoder,
-            encoder_weights=opt.encoder_weights,
-            encoder_alpha=opt.encoder_alpha,
-        ),
-        train=TrainSpec(
-            epochs=opt.epochs,
-            batch_size=opt.batch_size,
-            learning_rate=opt.lr,
-            loss=opt.loss,
-            val_fraction=opt.val_fraction,
-            seed=opt.seed,
-            patience=opt.patience,
-            augment=opt.augment,
-            freeze_encoder_epochs=opt.freeze_encoder_epochs,
-            deterministic=opt.deterministic,
-        ),
-        subject_regex=opt.subject_regex,
-        manifest=_absolute(opt.manifest),
-        val_data=_absolute(opt.val_data),
-        postprocess=PostProcess(
-            threshold=opt.threshold,
-            min_area=opt.min_area,
-            largest_component=opt.largest_component,
-            presence_gate=opt.presence_gate,
-            presence_threshold=opt.presence_threshold,
-        ),
-    )
 
 
 def _recorded_hint(run_dir: Path | None, key: str) -> str:

@@ -12,7 +12,6 @@ from edgeseg.cli.common import (
     EmptyPolicy,
     check_learning_rate,
     check_out_folder,
-    fail,
     require_tensorflow,
     say,
     user_errors,
@@ -24,6 +23,7 @@ from edgeseg.metrics import DEFAULT_POLICY
 @app.command()
 @user_errors
 def train(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Option("--data", help="Training data folder.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Run directory to write.")] = Path("runs/run"),
     val_data: Annotated[
@@ -37,10 +37,8 @@ def train(
         str | None, typer.Option(help="Regex whose first group is the subject (paired layout).")
     ] = None,
     manifest: Annotated[Path | None, typer.Option(help="CSV with columns image,subject.")] = None,
-    val_fraction: Annotated[
-        float, typer.Option(min=0.05, max=0.5, help="Validation share of frames.")
-    ] = 0.2,
-    size: Annotated[int, typer.Option(min=32, help="Model input side (multiple of 16).")] = 128,
+    val_fraction: Annotated[float, typer.Option(help="Validation share of frames.")] = 0.2,
+    size: Annotated[int, typer.Option(help="Model input side (multiple of 16).")] = 128,
     normalize: Annotated[str, typer.Option(help="none, percentile or equalize.")] = "percentile",
     clahe: Annotated[bool, typer.Option(help="Contrast-limited histogram equalisation.")] = False,
     denoise: Annotated[str, typer.Option(help="none, median or gaussian.")] = "none",
@@ -48,8 +46,8 @@ def train(
         str,
         typer.Option(help="resunet (default), unet, attention_unet, unetpp, mnv2_unet or fcn."),
     ] = "resunet",
-    base_filters: Annotated[int, typer.Option(min=1, help="Filters at the first level.")] = 12,
-    depth: Annotated[int, typer.Option(min=1, help="Number of down-sampling levels.")] = 3,
+    base_filters: Annotated[int, typer.Option(help="Filters at the first level.")] = 12,
+    depth: Annotated[int, typer.Option(help="Number of down-sampling levels.")] = 3,
     stem_stride: Annotated[
         int | None,
         typer.Option(
@@ -61,27 +59,21 @@ def train(
         bool, typer.Option(help="With --stem-stride 2: a full-resolution refinement head.")
     ] = False,
     presence: Annotated[bool, typer.Option(help="Add the nerve-presence head.")] = True,
-    epochs: Annotated[int, typer.Option(min=1, help="Training epochs (at most).")] = 50,
-    batch_size: Annotated[int, typer.Option(min=1, help="Frames per training step.")] = 16,
+    epochs: Annotated[int, typer.Option(help="Training epochs (at most).")] = 50,
+    batch_size: Annotated[int, typer.Option(help="Frames per training step.")] = 16,
     lr: Annotated[float, typer.Option(help="Adam learning rate (above 0).")] = 1e-3,
     loss: Annotated[str, typer.Option(help="dice or dice_bce.")] = "dice_bce",
-    patience: Annotated[int, typer.Option(min=1, help="Early-stopping patience (epochs).")] = 15,
+    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 15,
     augment: Annotated[bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")] = True,
-    threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Mask threshold recorded for later.")
-    ] = 0.5,
-    min_area: Annotated[
-        int, typer.Option(min=0, help="Drop components smaller than this (pixels).")
-    ] = 0,
+    threshold: Annotated[float, typer.Option(help="Mask threshold recorded for later.")] = 0.5,
+    min_area: Annotated[int, typer.Option(help="Drop components smaller than this (pixels).")] = 0,
     largest_component: Annotated[
         bool, typer.Option(help="Keep only the largest component of each class.")
     ] = False,
     presence_gate: Annotated[
         bool, typer.Option(help="Empty the mask when the presence score is low.")
     ] = False,
-    presence_threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Presence gate threshold.")
-    ] = 0.5,
+    presence_threshold: Annotated[float, typer.Option(help="Presence gate threshold.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Random seed (split, weights, augmentation).")] = 0,
     encoder: Annotated[
         str | None, typer.Option(help="ImageNet encoder: mobilenetv2 or mobilenetv3small.")
@@ -97,10 +89,10 @@ def train(
         ),
     ] = None,
     freeze_encoder_epochs: Annotated[
-        int, typer.Option(min=0, help="Train with a frozen encoder for this many epochs first.")
+        int, typer.Option(help="Train with a frozen encoder for this many epochs first.")
     ] = 0,
     qat: Annotated[bool, typer.Option(help="Quantization-aware fine-tuning afterwards.")] = False,
-    qat_epochs: Annotated[int, typer.Option(min=1, help="QAT fine-tuning epochs.")] = 5,
+    qat_epochs: Annotated[int, typer.Option(help="QAT fine-tuning epochs.")] = 5,
     deterministic: Annotated[
         bool, typer.Option(help="Deterministic ops: a re-run gives the same weights.")
     ] = False,
@@ -112,63 +104,13 @@ def train(
     \b
     Example: edgeseg train --data ../shared/data/usgra-seg/dataset --out runs/usgra-nerve
     """
-    from edgeseg.datasets import subject_pattern
-    from edgeseg.train.runner import TrainOptions, train_run
+    from edgeseg.train.runner import train_options, train_run
 
-    if data is None and not resume:
-        fail("--data is required (a folder with images/ + masks/, or Kaggle .tif files)")
-    if encoder_alpha is not None and (encoder is None or encoder_alpha <= 0):
-        fail(f"--encoder-alpha {encoder_alpha}: needs --encoder and a value above 0")
-    if encoder is None and (encoder_weights != "none" or freeze_encoder_epochs):
-        fail(
-            "--encoder-weights and --freeze-encoder-epochs need --encoder (mobilenetv2 or "
-            "mobilenetv3small)"
-        )
-    check_learning_rate(lr)
-    subject_pattern(subject_regex)  # a bad regex fails here, before any work
+    # Every flag goes through the library's one door: names, ranges and combinations are
+    # checked there, the same for Python callers.
+    options = train_options(**ctx.params)
     check_out_folder(out)
     new_out = not out.exists()
-    options = TrainOptions(
-        data=data,
-        out=out,
-        val_data=val_data,
-        layout=layout,
-        classes=classes,
-        subject_regex=subject_regex,
-        manifest=manifest,
-        val_fraction=val_fraction,
-        size=size,
-        normalize=normalize,
-        clahe=clahe,
-        denoise=denoise,
-        arch=arch,
-        base_filters=base_filters,
-        depth=depth,
-        stem_stride=stem_stride,
-        refine=refine,
-        presence=presence,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        loss=loss,
-        patience=patience,
-        augment=augment,
-        threshold=threshold,
-        min_area=min_area,
-        largest_component=largest_component,
-        presence_gate=presence_gate,
-        presence_threshold=presence_threshold,
-        seed=seed,
-        encoder=encoder,
-        encoder_weights=encoder_weights,
-        encoder_alpha=encoder_alpha,
-        freeze_encoder_epochs=freeze_encoder_epochs,
-        qat=qat,
-        qat_epochs=qat_epochs,
-        deterministic=deterministic,
-        resume=resume,
-        force=force,
-    )
     require_tensorflow()
     try:
         result = train_run(options, log=say)
