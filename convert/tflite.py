@@ -27,11 +27,13 @@ from edgeseg.contract import PIXEL_SCALE, FrameContract
 from edgeseg.convert import edgetpu as edgetpu_mod
 from edgeseg.convert.calibration import CalibrationSet, load_calibration
 from edgeseg.convert.ops import ModelOps, TensorInfo, read_ops
+from edgeseg.convert.scratch import private_tempdir
 from edgeseg.convert.variants import Variant, check_io, check_source, get_variant
 from edgeseg.edge_runtime.interpreter import captured_stderr
 from edgeseg.edge_runtime.metadata import METADATA_NAME, embed_metadata, metadata_entries
 from edgeseg.errors import ConfigError, ModelError
 from edgeseg.io import write_bytes_atomic, write_text_atomic
+from edgeseg.runlock import writes_into_run
 
 EXPORT_DIR = "export"
 KIB = 1024
@@ -221,7 +223,7 @@ def convert_model(
         quiet = (
             contextlib.nullcontext() if native_log else captured_stderr()
         )  # the converter's native lines ("fully_quantize: 0, inference_type: 6, ...")
-        with warnings.catch_warnings(), quiet:
+        with warnings.catch_warnings(), quiet, private_tempdir():  # its SavedModel scratch
             # QAT models carry their own input ranges; TF still warns it expected statistics.
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
             return bytes(converter.convert())
@@ -242,6 +244,7 @@ def metadata_for(cfg: RunConfig, variant: Variant, presence: bool) -> dict:
 # ----------------------------------------------------------------------------- export
 
 
+@writes_into_run("edgeseg convert")
 def export(
     run_dir: Path,
     variant: str = "int8",
@@ -296,6 +299,8 @@ def export(
         if calib.unreadable:
             warnings.append(f"{len(calib.unreadable)} unreadable calibration file(s) skipped")
     elif calibration is not None and v.name == "int8":
+        if not isinstance(calibration, np.ndarray) and not Path(calibration).is_dir():
+            raise ConfigError(f"--calibration {calibration}: no such folder")
         say("the QAT model carries its own ranges: --calibration is not used")
 
     say(f"converting to {v.name} (io {io})")

@@ -371,7 +371,8 @@ def _save_foreign_model(run_dir: Path, cfg: RunConfig, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "kind,match",
-    [("rgb", r"input shape \(32, 32, 3\)"), ("classifier", "outputs"), ("size", "input shape")],
+    # Refused by the loader: it rebuilds the run's network from config.json and finds other layers.
+    [(kind, "layers where the config builds") for kind in ("rgb", "classifier", "size")],
 )
 def test_not_an_edgeseg_model(run, tmp_path, kind, match):
     _save_foreign_model(tmp_path, run[1], kind)

@@ -3,31 +3,50 @@
 Every epoch writes ``model_last.h5`` (with optimizer state), ``model_best.h5`` when validation
 Dice improves, then ``state.json``; each write is atomic, so ``kill -9`` loses at most one epoch
 and ``--resume`` continues from the last finished epoch with the same early-stopping state.
+
+``run_folder`` guards the folder: one writer at a time (``edgeseg.runlock``), temp files of a
+killed save swept, and ``--force`` over an existing run trains in a sibling folder that replaces
+the old run only when the new one is complete (an interruption leaves the old run intact).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tf_keras as keras
 
-from edgeseg.config import RunConfig
+from edgeseg.config import RunConfig, check_learning_rate
 from edgeseg.errors import ConfigError, TrainingError
-from edgeseg.io import write_text_atomic
+from edgeseg.io import building_folder, write_text_atomic
+from edgeseg.runlock import run_lock
 from edgeseg.train.data import Augment, make_dataset
 from edgeseg.train.losses import LOSSES, hard_dice
 from edgeseg.train.models import build_model
-from edgeseg.train.serialization import BEST, LAST, load_model, save_model
+from edgeseg.train.serialization import (
+    BEST,
+    CONFIG,
+    LAST,
+    QAT_DIR,
+    load_model,
+    restore_optimizer,
+    save_model,
+)
 
 STATE = "state.json"
 PRESENCE_LOSS_WEIGHT = 0.2
+DIVERGED = (
+    "training diverged (NaN loss): lower --lr (e.g. 3e-4) or check the data for blank/corrupt "
+    "frames"
+)
 
 
 @dataclass(frozen=True)
@@ -43,8 +62,10 @@ class TrainResult:
 
 
 def read_state(run_dir: Path) -> dict:
+    from edgeseg.config import load_state  # one-line errors for a malformed state.json (H4)
+
     path = Path(run_dir) / STATE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return load_state(path) if path.is_file() else {}
 
 
 def compile_model(model: keras.Model, cfg: RunConfig, learning_rate: float | None = None) -> None:
@@ -154,18 +175,78 @@ def build_from_config(cfg: RunConfig) -> keras.Model:
     )
 
 
-def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
-    """Refuse to overwrite a run unless asked; ``--resume`` needs an existing one."""
+def sweep_partial_files(run_dir: Path) -> list[Path]:
+    """Remove the hidden temp files a killed checkpoint save leaves (``.model_last.h5.*``)."""
     run_dir = Path(run_dir)
-    has_run = (run_dir / "config.json").is_file()
-    if resume and not (run_dir / LAST).is_file():
+    removed = []
+    for folder, names in ((run_dir, (BEST, LAST, STATE, CONFIG)), (run_dir / QAT_DIR, (BEST,))):
+        for name in names:
+            for tmp in folder.glob(f".{name}.*"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                    removed.append(tmp)
+    for tmp in run_dir.parent.glob(f".{run_dir.name}.building-*"):  # a killed --force
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp)
+    return removed
+
+
+def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> bool:
+    """Refuse to overwrite a run unless asked; ``--resume`` needs a finished epoch.
+
+    Returns True when ``--force`` replaces a run that has checkpoints (train beside, swap at the
+    end). A run stopped before its first epoch has nothing to keep: it is simply started over,
+    so "pass --resume" and "drop --resume" never send the user in a circle.
+    """
+    run_dir = Path(run_dir)
+    has_epoch = (run_dir / LAST).is_file()
+    if resume and force:
+        raise ConfigError("--resume and --force: pass one (continue the run, or start over)")
+    if resume and not has_epoch:
+        if (run_dir / CONFIG).is_file():
+            raise ConfigError(
+                f"--resume: {run_dir} stopped before its first epoch finished (no {LAST}): "
+                "drop --resume to start it over"
+            )
         raise ConfigError(f"--resume: {run_dir} has no {LAST} to continue from; drop --resume")
-    if has_run and not resume and not force:
+    if has_epoch and not resume and not force:
         raise ConfigError(
             f"{run_dir} already holds a training run: pass --resume to continue it, "
             "--force to start over, or choose another --out"
         )
     run_dir.mkdir(parents=True, exist_ok=True)
+    sweep_partial_files(run_dir)
+    return has_epoch and force
+
+
+@contextlib.contextmanager
+def run_folder(
+    run_dir: Path, resume: bool = False, force: bool = False, command: str = "train"
+) -> Iterator[Path]:
+    """Lock ``run_dir`` and yield the folder to write the run into.
+
+    That is ``run_dir`` itself, except for ``--force`` over a run with checkpoints: then a new
+    hidden sibling, swapped in for the old run when the block finishes; on any exception or
+    interruption the sibling is deleted and the old run is left byte for byte as it was.
+    """
+    run_dir = Path(run_dir)
+    with run_lock(run_dir, command):
+        if not prepare_run_dir(run_dir, resume, force):
+            yield run_dir
+            return
+        try:
+            with building_folder(run_dir) as work:
+                yield work
+        except TrainingError as exc:
+            if getattr(exc, "diverged", False):
+                raise _diverged(f"{run_dir} still holds the previous run") from exc
+            raise
+
+
+def _diverged(note: str) -> TrainingError:
+    exc = TrainingError(f"{DIVERGED}; {note}")
+    exc.diverged = True
+    return exc
 
 
 def train(
@@ -179,6 +260,7 @@ def train(
 ) -> TrainResult:
     """Train (or resume) a model on in-memory arrays; writes checkpoints and logs to run_dir."""
     run_dir = Path(run_dir)
+    check_learning_rate(cfg.train.learning_rate)
     start = time.time()
     keras.utils.set_random_seed(cfg.train.seed)
     if cfg.train.deterministic:
@@ -187,8 +269,11 @@ def train(
         tf.config.experimental.enable_op_determinism()  # same data + seed -> same weights
     state = read_state(run_dir) if resume else {}
     initial_epoch = int(state.get("epoch", -1)) + 1
-    if resume:
-        model = load_model(run_dir / LAST, compile=True)  # weights + Adam state
+    if resume:  # the network from config.json, weights + Adam state from the checkpoint
+        model = load_model(run_dir / LAST, cfg)
+        unfrozen = cfg.model.encoder and 0 < cfg.train.freeze_encoder_epochs <= initial_epoch
+        compile_model(model, cfg, cfg.train.learning_rate / 10 if unfrozen else None)
+        restore_optimizer(model, run_dir / LAST)
     else:
         model = build_from_config(cfg)
         compile_model(model, cfg)
@@ -235,9 +320,11 @@ def train(
             verbose=fit_verbose,
         )
     if checkpoint.nan:
-        raise TrainingError(
-            "training diverged (NaN loss): lower --lr (e.g. 3e-4) or check the data for "
-            "blank/corrupt frames; checkpoints up to the last good epoch are kept"
+        done = int(read_state(run_dir).get("epoch", -1)) + 1
+        raise _diverged(
+            f"the checkpoints of epochs 1-{done} are kept in {run_dir}"
+            if done
+            else "no epoch finished, so no checkpoint was written"
         )
     final = read_state(run_dir)
     final["finished"] = True

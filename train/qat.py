@@ -29,9 +29,10 @@ from tensorflow_model_optimization.python.core.quantization.keras.default_8bit i
 )
 from tf_keras import layers
 
-from edgeseg.config import QAT_LEARNING_RATE, RunConfig, load_config
+from edgeseg.config import QAT_LEARNING_RATE, RunConfig, check_learning_rate, load_config
 from edgeseg.errors import ConfigError, DataError, ModelError, TrainingError
-from edgeseg.io import write_text_atomic
+from edgeseg.io import building_folder, write_text_atomic
+from edgeseg.runlock import run_lock
 from edgeseg.train.loop import compile_model, val_dice_key
 from edgeseg.train.serialization import QAT_DIR, load_model, model_path, save_model
 
@@ -237,8 +238,29 @@ def qat_finetune(
     ``train_arrays``/``val_arrays``: (images uint8 (N, H, W) preprocessed model inputs, masks
     uint8 (N, H, W, C) in {0, 1}), as ``edgeseg.datasets.load_arrays`` returns them. ``cfg``
     defaults to ``RUN_DIR/config.json``. ``source``: ``best`` or ``last`` float checkpoint.
-    An existing QAT model is kept unless ``force``. ``progress`` gets one line per epoch.
+    An existing QAT model is kept unless ``force``; with ``force`` the new ``qat/`` folder is
+    built beside the old one and replaces it only when complete. The run folder is locked
+    (``edgeseg.runlock``) while QAT writes into it. ``progress`` gets one line per epoch.
     """
+    with run_lock(run_dir, "edgeseg qat"):
+        args = (cfg, epochs, lr, batch_size, bn_momentum, source, force, progress)
+        return _finetune(run_dir, train_arrays, val_arrays, *args)
+
+
+def _finetune(
+    run_dir: Path,
+    train_arrays: tuple[np.ndarray, np.ndarray],
+    val_arrays: tuple[np.ndarray, np.ndarray],
+    cfg: RunConfig | None,
+    epochs: int,
+    lr: float,
+    batch_size: int | None,
+    bn_momentum: float,
+    source: str,
+    force: bool,
+    progress: Callable[[str], None] | None,
+) -> Path:
+    """``qat_finetune``'s work, with the run folder locked."""
     from edgeseg.train.data import make_dataset
 
     say = progress or (lambda _m: None)
@@ -247,6 +269,7 @@ def qat_finetune(
     cfg = cfg if cfg is not None else load_config(run_dir)
     if epochs < 1:
         raise ConfigError(f"--epochs {epochs}: QAT needs at least 1 epoch")
+    check_learning_rate(lr)
     if source not in ("best", "last"):
         raise ConfigError(f"--model {source!r} is not one of best, last")
     out = model_path(run_dir, "qat")
@@ -256,7 +279,7 @@ def qat_finetune(
         _check_arrays(name, images, masks, cfg)
 
     keras.utils.set_random_seed(cfg.train.seed)
-    model = load_model(model_path(run_dir, source))
+    model = load_model(model_path(run_dir, source), cfg)
     presence = len(model.outputs) == 2
     if presence != cfg.model.presence_head:
         raise ModelError(
@@ -285,15 +308,31 @@ def qat_finetune(
         augment = Augment()
     train_ds = make_dataset(*train_arrays, batch, presence, augment, True, cfg.train.seed)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    keep = _KeepBest(out, say)
-    qmodel.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[keep], verbose=0)
-    if keep.nan or keep.best_epoch < 0:
-        raise TrainingError(
-            "QAT diverged (NaN loss): lower --lr (e.g. 3e-5); the float model is untouched"
+    with building_folder(out.parent) as work:  # the old qat/ stays until the new one is complete
+        keep = _KeepBest(work / out.name, lambda m: say(m.replace(str(work), str(out.parent))))
+        qmodel.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[keep], verbose=0)
+        if keep.nan or keep.best_epoch < 0:
+            raise TrainingError(
+                "QAT diverged (NaN loss): lower --lr (e.g. 3e-5); the float model and any "
+                "previous QAT model are untouched"
+            )
+        cfg.save(work)
+        report = _report(source, epochs, lr, bn_momentum, float_dice, keep, configs)
+        report.update(
+            train_frames=int(len(train_arrays[0])),
+            val_frames=int(len(val_arrays[0])),
+            seconds=round(time.time() - start, 1),
         )
-    cfg.save(out.parent)
-    report = {
+        write_text_atomic(work / REPORT, json.dumps(report, indent=2))
+    say(
+        f"wrote {out} (val Dice {keep.best:.4f}, float {float_dice:.4f}) in "
+        f"{report['seconds']:.0f}s; next: edgeseg convert {run_dir} --int8"
+    )
+    return out
+
+
+def _report(source, epochs, lr, bn_momentum, float_dice, keep: _KeepBest, configs) -> dict:
+    return {
         "source": source,
         "epochs": epochs,
         "learning_rate": lr,
@@ -303,16 +342,7 @@ def qat_finetune(
         "best_epoch": keep.best_epoch + 1,
         "val_dice_per_epoch": keep.history,
         "custom_quantize_configs": configs,
-        "train_frames": int(len(train_arrays[0])),
-        "val_frames": int(len(val_arrays[0])),
-        "seconds": round(time.time() - start, 1),
     }
-    write_text_atomic(out.parent / REPORT, json.dumps(report, indent=2))
-    say(
-        f"wrote {out} (val Dice {keep.best:.4f}, float {float_dice:.4f}) in "
-        f"{report['seconds']:.0f}s; next: edgeseg convert {run_dir} --int8"
-    )
-    return out
 
 
 def read_qat_report(run_dir: Path) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 from edgeseg.config import (
     QAT_LEARNING_RATE,
     RunConfig,
+    check_learning_rate,
     load_config,
 )
 from edgeseg.datasets import discover, load_arrays, subject_split
@@ -77,36 +78,49 @@ def load_split(cfg: RunConfig, resplit: bool = True, run_dir: Path | None = None
 
 
 def train_run(opt: TrainOptions, log: Log = print):
-    """``edgeseg train``: build the config, load data, train or resume."""
-    from edgeseg.train.loop import prepare_run_dir, train
+    """``edgeseg train``: build the config, load data, train or resume.
 
-    prepare_run_dir(opt.out, opt.resume, opt.force)
-    if opt.resume:
-        cfg = load_config(opt.out)
-    else:
-        _, layout = discover(Path(opt.data), opt.layout, opt.subject_regex, opt.manifest)
-        cfg = config_from_options(opt, layout)
-    cfg, train_arrays, val_arrays = load_split(cfg, resplit=not opt.resume, run_dir=opt.out)
-    log(
-        f"data: {cfg.train_frames} training frames ({len(cfg.train_subjects)} subjects), "
-        f"{cfg.val_frames} validation frames ({len(cfg.val_subjects)} subjects)"
-    )
-    result = train(cfg, opt.out, train_arrays, val_arrays, resume=opt.resume, log=log)
+    The run folder is locked while it is written; ``--force`` over an existing run trains in a
+    sibling folder that replaces it only once complete (see ``loop.run_folder``).
+    """
+    from edgeseg.train.loop import run_folder, train
+
+    check_learning_rate(opt.lr)
     if opt.qat:
-        from edgeseg.train.qat import qat_finetune
-
-        log(f"quantization-aware fine-tuning for {opt.qat_epochs} epochs")
-        qat_finetune(
-            opt.out,
-            train_arrays,
-            val_arrays,
-            cfg=load_config(opt.out),
-            epochs=opt.qat_epochs,
-            lr=opt.qat_lr,
-            force=True,
-            progress=log,
+        check_learning_rate(opt.qat_lr, "--qat-lr")
+    with run_folder(opt.out, opt.resume, opt.force) as work:
+        if work != Path(opt.out):  # name the run, not the hidden folder it is built in
+            log = _renaming(log, work, Path(opt.out))
+        if opt.resume:
+            cfg = load_config(work)
+        else:
+            _, layout = discover(Path(opt.data), opt.layout, opt.subject_regex, opt.manifest)
+            cfg = config_from_options(opt, layout)
+        cfg, train_arrays, val_arrays = load_split(cfg, resplit=not opt.resume, run_dir=opt.out)
+        log(
+            f"data: {cfg.train_frames} training frames ({len(cfg.train_subjects)} subjects), "
+            f"{cfg.val_frames} validation frames ({len(cfg.val_subjects)} subjects)"
         )
-    return result
+        result = train(cfg, work, train_arrays, val_arrays, resume=opt.resume, log=log)
+        if opt.qat:
+            from edgeseg.train.qat import qat_finetune
+
+            log(f"quantization-aware fine-tuning for {opt.qat_epochs} epochs")
+            qat_finetune(
+                work,
+                train_arrays,
+                val_arrays,
+                cfg=load_config(work),
+                epochs=opt.qat_epochs,
+                lr=opt.qat_lr,
+                force=True,
+                progress=log,
+            )
+    return replace(result, run_dir=Path(opt.out))
+
+
+def _renaming(log: Log, work: Path, out: Path) -> Log:
+    return lambda message: log(message.replace(str(work), str(out)))
 
 
 def qat_run(
