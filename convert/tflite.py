@@ -1,6 +1,7 @@
 """Export a trained run to TensorFlow Lite: ``export(run_dir, variant="int8", ...)``.
 
-The :data:`~edgeseg.convert.variants.VARIANTS` table says what each variant needs. For int8 the
+The :data:`~edgeseg.convert.variants.VARIANTS` table says what each variant needs and how it is
+converted (its columns, never its name, choose the behaviour). For int8 the
 QAT model (``RUN_DIR/qat/model_best.h5``) is used when it exists (``which="auto"``), else the
 float model is quantized post-training on calibration frames. Per-channel weights are the
 converter's default. The result is checked: an int8 model must not compute anything in float
@@ -28,7 +29,14 @@ from edgeseg.convert import edgetpu as edgetpu_mod
 from edgeseg.convert.calibration import CalibrationSet, load_calibration
 from edgeseg.convert.ops import ModelOps, TensorInfo, read_ops
 from edgeseg.convert.scratch import private_tempdir
-from edgeseg.convert.variants import Variant, check_io, check_source, get_variant
+from edgeseg.convert.variants import (
+    Variant,
+    check_io,
+    check_options,
+    check_source,
+    get_variant,
+    reference_variant,
+)
 from edgeseg.edge_runtime.interpreter import captured_stderr
 from edgeseg.edge_runtime.metadata import METADATA_NAME, embed_metadata, metadata_entries
 from edgeseg.errors import ConfigError, ModelError
@@ -71,7 +79,7 @@ class ExportResult:
     def summary(self) -> str:
         """The one line a long command ends with."""
         ratio = f", {self.size_ratio:.1f}x smaller than float32" if self.size_ratio else ""
-        ratio = "" if self.variant == "float32" else ratio
+        ratio = "" if get_variant(self.variant).is_reference else ratio
         return (
             f"wrote {self.path} ({self.variant} from {self.source}, {self.bytes / KIB:.0f} KiB"
             f"{ratio}) in {self.seconds:.0f}s; next: edgeseg benchmark {self.path}"
@@ -111,7 +119,7 @@ def resolve_source(run_dir: Path, which: str, variant: Variant) -> tuple[str, Pa
     check_source(which, variant)
     qat = model_path(run_dir, "qat")
     if which == "auto":
-        which = "qat" if variant.name == "int8" and qat.is_file() else "best"
+        which = "qat" if variant.accepts_qat and qat.is_file() else "best"
     return which, require_model(run_dir, which)
 
 
@@ -202,13 +210,11 @@ def convert_model(
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if variant.name == "float16":
+    if variant.optimized:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant.weights == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    elif variant.name == "dynamic":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif variant.name == "int8":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant.integer_only:
         if calibration is not None:
             converter.representative_dataset = calibration.representative_dataset()
             if not allow_float_ops:
@@ -279,10 +285,7 @@ def export(
     run_dir = Path(run_dir)
     v = get_variant(variant)
     io = check_io(v, io)
-    if edgetpu and v.name != "int8":
-        raise ConfigError("--edgetpu needs --int8 (the Edge TPU runs integer models only)")
-    if debug_quantization and v.name != "int8":
-        raise ConfigError("--debug-quantization needs --int8")
+    check_options(v, edgetpu, debug_quantization)
     cfg = load_config(run_dir)
     source, src_path = resolve_source(run_dir, which, v)
     target = _target(run_dir, v, out)
@@ -293,12 +296,12 @@ def export(
     presence = check_edgeseg_model(model, cfg, src_path)
     warnings: list[str] = []
     calib: CalibrationSet | None = None
-    if v.name == "int8" and source != "qat":
+    if v.needs_calibration and source != "qat":
         calib = load_calibration(calibration, cfg.preprocessing, log=say)
         warnings.extend(calib.warnings)
         if calib.unreadable:
             warnings.append(f"{len(calib.unreadable)} unreadable calibration file(s) skipped")
-    elif calibration is not None and v.name == "int8":
+    elif calibration is not None and v.needs_calibration:
         if not isinstance(calibration, np.ndarray) and not Path(calibration).is_dir():
             raise ConfigError(f"--calibration {calibration}: no such folder")
         say("the QAT model carries its own ranges: --calibration is not used")
@@ -307,7 +310,7 @@ def export(
     data = convert_model(model, v, io, calib, allow_float_ops, native_log)
     ops = read_ops(data)
     float_ops: list[str] = []
-    if v.name == "int8":
+    if v.integer_only:
         float_ops = [op.describe() for op in ops.float_compute(io)]
         if float_ops and not allow_float_ops:
             raise ModelError(
@@ -322,7 +325,7 @@ def export(
         raise ModelError("the edgeseg metadata did not survive embedding: report this bug")
 
     float32_bytes, estimated = (
-        (len(data), False) if v.name == "float32" else _float32_size(target, ops, len(data))
+        (len(data), False) if v.is_reference else _float32_size(target, ops, len(data))
     )
 
     worst: tuple[dict, ...] = ()
@@ -374,7 +377,7 @@ def export(
 def _float32_size(target: Path, ops: ModelOps, size: int) -> tuple[int, bool]:
     """(float32 size, estimated?): a float32 export beside ``target`` if there is one, else the
     estimate from this model's constant tensors (no second conversion)."""
-    sibling = target.with_name(get_variant("float32").filename)
+    sibling = target.with_name(reference_variant().filename)
     if sibling.is_file() and sibling != target:
         return sibling.stat().st_size, False
     return ops.float32_bytes_estimate(size), True

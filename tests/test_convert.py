@@ -295,6 +295,26 @@ def test_variant_names_and_files_are_unique_and_the_error_lists_them():
     assert str(info.value).endswith(", ".join(VARIANTS))
 
 
+def test_a_new_row_is_gated_by_its_columns_not_its_name(monkeypatch):
+    """The checks read the table's columns: a row added to VARIANTS needs no new code."""
+    from dataclasses import replace
+
+    from edgeseg.convert import variants
+
+    tpu = replace(get_variant("int8"), name="int8_tpu", filename="model_int8_tpu.tflite")
+    monkeypatch.setitem(VARIANTS, "int8_tpu", tpu)
+    variants.check_source("qat", tpu)  # accepts_qat
+    variants.check_options(tpu, edgetpu=True, debug_quantization=True)
+    with pytest.raises(ConfigError, match="--model qat exports to int8, int8_tpu only"):
+        variants.check_source("qat", get_variant("float16"))
+    with pytest.raises(ConfigError, match="--edgetpu needs --int8 or --int8_tpu"):
+        variants.check_options(get_variant("dynamic"), edgetpu=True, debug_quantization=False)
+    with pytest.raises(ConfigError, match="--debug-quantization needs --int8 or --int8_tpu"):
+        variants.check_options(get_variant("float16"), edgetpu=False, debug_quantization=True)
+    assert variants.reference_variant() is get_variant("float32")
+    assert [v.name for v in VARIANTS.values() if not v.optimized] == ["float32"]
+
+
 @pytest.mark.parametrize("native_log", [False, True])
 def test_converter_log_is_a_parameter_not_the_environment(native_log, capfd, monkeypatch):
     """The converter's native stderr lines show only when asked (the CLI's --debug)."""
