@@ -360,7 +360,8 @@ def parity_report(rep: Any) -> list[str]:
             text(dig(t, "class")),
             f"{fmt(dig(t, 'diff', 'mean_diff'), signed=True)} "
             f"[{fmt(dig(t, 'diff', 'ci_low'), signed=True)}, "
-            f"{fmt(dig(t, 'diff', 'ci_high'), signed=True)}]",
+            f"{fmt(dig(t, 'diff', 'ci_high'), signed=True)}]"
+            + (f" {text(dig(t, 'diff', 'unit'))}-level" if dig(t, "diff", "unit") else ""),
             f"{fmt_p(dig(t, 'wilcoxon', 'pvalue'))} "
             f"({text(dig(t, 'wilcoxon', 'nonzero'))} nonzero)",
             fmt_p(dig(t, "ttest", "pvalue")),
