@@ -20,7 +20,11 @@ from edgeseg.postprocess import label_components
 def explain(
     prob: np.ndarray, presence: float | None, post: PostProcess, present: bool
 ) -> dict[str, Any]:
-    """One model's evidence for one class on one frame (``prob``: HxW at model size)."""
+    """One model's evidence for one class on one frame (``prob``: HxW at model size).
+
+    Areas are in model-size pixels, where post-processing runs (``min_area`` is in those
+    pixels too); ``present`` is the decision on the mask as scored, at the frame's size.
+    """
     binary = np.asarray(prob) >= post.threshold
     sizes = label_components(binary)[1] if binary.any() else []
     largest = int(max(sizes, default=0))
