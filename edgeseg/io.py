@@ -134,6 +134,27 @@ def swap_in_folder(new: Path, target: Path) -> None:
         old.unlink()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process (or not a pid we can ask about): leave it
+    return True
+
+
+def remove_stale_builds(target: Path) -> list[Path]:
+    """Delete ``.NAME.building-PID-*`` siblings of ``target`` whose process PID has ended."""
+    removed = []
+    for sibling in Path(target).parent.glob(f".{Path(target).name}.building-*"):
+        pid = sibling.name.rsplit(".building-", 1)[1].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and sibling.is_dir():
+            shutil.rmtree(sibling, ignore_errors=True)
+            removed.append(sibling)
+    return removed
+
+
 @contextlib.contextmanager
 def building_folder(target: Path) -> Iterator[Path]:
     """Build a folder beside ``target`` and swap it in only when the block finishes.
@@ -142,7 +163,8 @@ def building_folder(target: Path) -> Iterator[Path]:
     rename). On normal exit the sibling replaces ``target`` (see :func:`swap_in_folder`); on any
     exception, KeyboardInterrupt included, the sibling is deleted and ``target`` is untouched.
     Whether replacing an existing ``target`` is allowed (``--force``) is the caller's decision.
-    A ``kill -9`` can leave a ``.NAME.building-*`` sibling behind; it is never read as output.
+    A ``kill -9`` can leave a ``.NAME.building-PID-*`` sibling behind; it is never read as output
+    and the next build of ``target`` removes it once process PID is gone.
 
         with building_folder(out) as tmp:
             write_everything(tmp)      # out is still the old folder here
@@ -158,7 +180,9 @@ def building_folder(target: Path) -> Iterator[Path]:
     except (FileExistsError, NotADirectoryError) as exc:
         blocker = file_in_the_way(target.parent) or target.parent
         raise ConfigError(f"cannot write {target}: {blocker} is a file, expected a folder") from exc
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    remove_stale_builds(target)
+    prefix = f".{target.name}.building-{os.getpid()}-"
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
