@@ -113,7 +113,20 @@ def test_bad_class_map_is_one_line(tmp_path, synth_dir):
 
 
 def test_module_entry_point_matches_console_script():
-    assert Path(sys.executable).with_name("edgeseg").exists()
+    from importlib.metadata import entry_points
+
+    from edgeseg.cli import main
+
+    (script,) = [ep for ep in entry_points(group="console_scripts") if ep.name == "edgeseg"]
+    assert script.load() is main
+    console = subprocess.run(
+        [str(Path(sys.executable).with_name("edgeseg")), "--version"],
+        capture_output=True,
+        text=True,
+    )
+    module = run_cli("--version")
+    assert console.returncode == module.returncode == 0, console.stderr + module.stderr
+    assert console.stdout == module.stdout == f"edgeseg {__version__}\n"
 
 
 def test_encoder_alpha_without_encoder_is_one_line(tmp_path, synth_dir):
@@ -209,6 +222,59 @@ def test_stream_with_no_readable_frame_exits_2(tmp_path, tiny_tflite):
     _one_line_error(proc, "none of the 2 frames")
 
 
+def _mask(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+def test_tune_postprocess_flags_apply_to_predict_and_stream(tmp_path, tiny_tflite):
+    """The flags tune-postprocess recommends run as printed, and change the masks as the
+    library's overrides do."""
+    import dataclasses
+
+    from edgeseg.config import PostProcess
+    from edgeseg.edge_runtime.predict import predict
+    from edgeseg.edge_runtime.segmenter import Segmenter
+    from edgeseg.postprocess import label_components
+    from edgeseg.train.postprocess_tuning import flags_for
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (48, 40), dtype=np.uint8)).save(frames / f"f{i}.png")
+    model = tiny_tflite["i8"]
+    # an untrained model: p is 0.5 almost everywhere; between its two lowest values a few
+    # scattered pixels pass, in several components
+    low = np.unique(Segmenter(model).segment(frames / "f0.png").prob)[:2]
+    post = PostProcess(
+        threshold=round(float(low.mean()), 4),
+        min_area=2,
+        largest_component=True,
+        presence_gate=True,
+        presence_threshold=0.0,
+    )
+    flags = flags_for(post).split()
+    assert "--largest-component" in flags and "--presence-gate" in flags
+    want = predict(
+        model, [frames], tmp_path / "lib", overlay=False, **dataclasses.asdict(post)
+    ).written
+    plain = predict(
+        model, [frames], tmp_path / "plain", overlay=False, threshold=post.threshold
+    ).written
+    assert all(len(label_components(_mask(p) > 0)[1]) > 1 for p in plain)  # several components
+    for verb in (
+        ["predict", str(model), str(frames)],
+        ["stream", str(model), "--frames", str(frames)],
+    ):
+        out = tmp_path / verb[0]
+        proc = run_cli(*verb, "--out", str(out), *flags)
+        assert proc.returncode == 0, proc.stderr
+        for path in want:
+            got = _mask(out / Path(path).name)
+            np.testing.assert_array_equal(got, _mask(path))
+            assert len(label_components(got > 0)[1]) == 1  # the largest alone
+
+
 def test_convert_int8_keeps_stderr_to_warnings(tmp_path, tiny_run, synth_dir):
     out = tmp_path / "m.tflite"
     proc = run_cli(
@@ -217,6 +283,11 @@ def test_convert_int8_keeps_stderr_to_warnings(tmp_path, tiny_run, synth_dir):
     assert proc.returncode == 0, proc.stderr
     # the converter's native lines ("fully_quantize: 0, ...") are not passed through
     assert all(ln.startswith("edgeseg: warning:") for ln in proc.stderr.splitlines()), proc.stderr
+    debug = run_cli(
+        "--debug", "convert", str(tiny_run), "--int8", "--calibration", str(synth_dir), "--out",
+        str(tmp_path / "debug.tflite"),
+    )  # fmt: skip
+    assert debug.returncode == 0 and "fully_quantize" in debug.stderr  # --debug lets them through
     assert [ln for ln in proc.stdout.splitlines() if str(out) in ln and "wrote" in ln]
     assert len([ln for ln in proc.stdout.splitlines() if ln.startswith("wrote")]) == 1
     umask = os.umask(0)

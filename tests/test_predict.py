@@ -307,5 +307,21 @@ def test_benchmark_fallback_is_in_the_row_not_a_warning(
     assert "*" in format_table(rows)
 
 
-def test_module_exports_the_cli_verbs() -> None:
-    assert callable(predict_mod.predict) and callable(predict_mod.stream)
+def test_verbs_open_a_model_path_with_overrides(models: dict[str, Path], tmp_path: Path) -> None:
+    """What the CLI passes (a model path, post-processing flags) works as a Segmenter does."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    _save_frame(frames / "f0.png", 36, 44, 3)
+    overrides = {"threshold": 0.502, "min_area": 3, "largest_component": True}
+    stream(Segmenter(models["i8"], **overrides), frames, out_dir=tmp_path / "seg")
+    stream(models["i8"], frames, out_dir=tmp_path / "path", **overrides)
+    predict_mod.predict(models["i8"], [frames], tmp_path / "predict", **overrides)
+    stream(models["i8"], frames, out_dir=tmp_path / "default")
+    names = sorted(p.name for p in (tmp_path / "seg").iterdir())
+    assert names == ["f0_mask.png", "f0_overlay.png"]
+    for name in names:
+        want = (tmp_path / "seg" / name).read_bytes()
+        assert (tmp_path / "path" / name).read_bytes() == want
+        assert (tmp_path / "predict" / name).read_bytes() == want
+    mask = names[0]
+    assert (tmp_path / "default" / mask).read_bytes() != (tmp_path / "seg" / mask).read_bytes()

@@ -181,6 +181,39 @@ def runtime_options(
     }
 
 
+Threshold = Annotated[float | None, typer.Option(help="Override the model's threshold.")]
+MinArea = Annotated[int | None, typer.Option(help="Override the min-area (model input pixels).")]
+LargestComponent = Annotated[
+    bool | None, typer.Option(help="Override: keep only the largest component of each class.")
+]
+PresenceGate = Annotated[
+    bool | None, typer.Option(help="Override: an empty mask when the presence score is low.")
+]
+PresenceThreshold = Annotated[float | None, typer.Option(help="Override the gate's threshold.")]
+
+
+def postprocess_overrides(
+    threshold: float | None,
+    min_area: int | None,
+    largest_component: bool | None,
+    presence_gate: bool | None,
+    presence_threshold: float | None,
+) -> dict:
+    """The post-processing flags given (None: the model's own), as keyword arguments.
+
+    They are ``PostProcess``'s fields, so the flags ``edgeseg tune-postprocess`` recommends apply
+    to ``predict`` and ``stream`` as printed; ``FrameContract.with_overrides`` checks the values.
+    """
+    given = {
+        "threshold": threshold,
+        "min_area": min_area,
+        "largest_component": largest_component,
+        "presence_gate": presence_gate,
+        "presence_threshold": presence_threshold,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def runtime_warnings_as_lines() -> None:
     """Runtime warnings (delegate fallback, skipped frame) print as one plain line each."""
     import warnings

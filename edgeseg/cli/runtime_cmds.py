@@ -12,10 +12,16 @@ from edgeseg.cli.common import (
     Backend,
     Delegate,
     InputSize,
+    LargestComponent,
+    MinArea,
+    PresenceGate,
+    PresenceThreshold,
     StrictDelegate,
     Threads,
+    Threshold,
     check_out_file,
     fail,
+    postprocess_overrides,
     runtime_options,
     runtime_warnings_as_lines,
     say,
@@ -30,8 +36,11 @@ def predict(
     images: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for masks and overlays.")],
     overlay: Annotated[bool, typer.Option(help="Also write <stem>_overlay.png.")] = True,
-    threshold: Annotated[float | None, typer.Option(help="Override the threshold.")] = None,
-    min_area: Annotated[int | None, typer.Option(help="Override the min-area.")] = None,
+    threshold: Threshold = None,
+    min_area: MinArea = None,
+    largest_component: LargestComponent = None,
+    presence_gate: PresenceGate = None,
+    presence_threshold: PresenceThreshold = None,
     backend: Backend = "auto",
     delegate: Delegate = "auto",
     threads: Threads = None,
@@ -47,9 +56,9 @@ def predict(
     from edgeseg.progress import per_event, progress_bar
 
     runtime_warnings_as_lines()
-    overrides = {
-        k: v for k, v in {"threshold": threshold, "min_area": min_area}.items() if v is not None
-    }
+    overrides = postprocess_overrides(
+        threshold, min_area, largest_component, presence_gate, presence_threshold
+    )
     with progress_bar("segmenting") as bar:
         summary = run_predict(
             model,
@@ -80,6 +89,11 @@ def stream(
     prefetch: Annotated[
         bool, typer.Option(help="Decode the next frame while this one runs (2 cores).")
     ] = True,
+    threshold: Threshold = None,
+    min_area: MinArea = None,
+    largest_component: LargestComponent = None,
+    presence_gate: PresenceGate = None,
+    presence_threshold: PresenceThreshold = None,
     backend: Backend = "auto",
     delegate: Delegate = "auto",
     threads: Threads = None,
@@ -95,6 +109,9 @@ def stream(
     from edgeseg.progress import per_event, progress_bar
 
     runtime_warnings_as_lines()
+    overrides = postprocess_overrides(
+        threshold, min_area, largest_component, presence_gate, presence_threshold
+    )
     with progress_bar("streaming") as bar:
         summary = run_stream(
             model,
@@ -105,6 +122,7 @@ def stream(
             limit=limit,
             prefetch=prefetch,
             **runtime_options(backend, delegate, threads, input_size, strict_delegate),
+            **overrides,
         )
     say(summary.line())
     if summary.processed == 0:
