@@ -229,3 +229,123 @@ def test_stream_skips_a_bomb_frame_and_goes_on(template: Path, tmp_path: Path) -
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "skipped 1 unreadable" in proc.stdout and "streamed 1 frames" in proc.stdout
+
+
+# ----------------------------------------------------------- malformed config, state, manifest
+
+
+def _config(**changes) -> dict:
+    from edgeseg.config import RunConfig
+
+    raw = RunConfig().to_dict()
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            raw[section] = {**raw[section], field: value}
+        else:
+            raw[section] = value
+    return raw
+
+
+CONFIGS = {
+    "a-list": [1, 2],
+    "a-string": "config",
+    "classes-empty": _config(classes=[]),
+    "classes-string": _config(classes="nerve"),
+    "classes-no-value": _config(classes=[{"name": "nerve"}]),
+    "class-value-0": _config(classes=[{"name": "nerve", "value": 0}]),
+    "class-value-300": _config(classes=[{"name": "nerve", "value": 300}]),
+    "class-value-text": _config(classes=[{"name": "nerve", "value": "1"}]),
+    "classes-duplicate": _config(classes=[{"name": "a", "value": 1}, {"name": "a", "value": 2}]),
+    "preprocessing-string": _config(preprocessing="percentile"),
+    "height-text": _config(preprocessing__height="128"),
+    "height-bool": _config(preprocessing__height=True),
+    "height-17": _config(preprocessing__height=17),
+    "percentiles-one": _config(preprocessing__percentiles=[1.0]),
+    "normalize-unknown": _config(preprocessing__normalize="zscore"),
+    "epochs-float": _config(train__epochs=1.5),
+    "seed-negative": _config(train__seed=-1),
+    "unknown-field": _config(train__speed=1),
+    "model-null": _config(model=None),
+    "frames-text": _config(train_frames="ten"),
+    "subjects-numbers": _config(train_subjects=[1, 2]),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_malformed_config_json_is_one_line_naming_the_file(tmp_path: Path, name: str) -> None:
+    import json
+
+    from edgeseg.config import load_config
+    from edgeseg.errors import ConfigError
+
+    (tmp_path / "config.json").write_text(json.dumps(CONFIGS[name]))
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path / "config.json") in message, message
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe{\x00}", b"{", b"[]", b'"x"', b'{"epoch": "3"}', b'{"epoch": true}',
+     b'{"epoch": -5}', b'{"best_val_dice": "high"}', b'{"finished": 1}', b"[" * 100000],
+)  # fmt: skip
+def test_malformed_state_json_is_one_line(tmp_path: Path, content: bytes) -> None:
+    from edgeseg.config import load_state
+    from edgeseg.errors import ConfigError
+
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match="state.json") as info:
+        load_state(path)
+    assert "\n" not in str(info.value)
+
+
+def test_good_state_json_loads(tmp_path: Path) -> None:
+    from edgeseg.config import load_state
+
+    path = tmp_path / "state.json"
+    path.write_text('{"epoch": 3, "best_val_dice": 0.5, "best_epoch": 2, "wait": 1, "x": 0}')
+    assert load_state(path)["epoch"] == 3
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfeimage,subject\n", b"file,who\na.png,1\n", b"", b"image,subject\na.png,\n",
+     b"image,subject\n,s1\n"],
+)  # fmt: skip
+def test_malformed_manifest_is_one_line(template: Path, tmp_path: Path, content: bytes) -> None:
+    from edgeseg.datasets import discover
+    from edgeseg.errors import DataError
+
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_bytes(content)
+    with pytest.raises(DataError, match="manifest") as info:
+        discover(template / "ds", "paired", manifest=manifest)
+    assert "\n" not in str(info.value)
+
+
+TF_CASES = [
+    ("convert-config-list", "convert run --int8", b"[1]", "config.json holds a list"),
+    ("evaluate-config-utf8", "evaluate run --data ds", b"\xff\xfe\x00", "is not UTF-8"),
+    ("train-seed-negative", "train --data ds --out newrun --seed -1 --epochs 1", None, "--seed"),
+]
+
+
+@pytest.mark.parametrize(("id", "cmd", "config", "says"), TF_CASES, ids=[c[0] for c in TF_CASES])
+def test_tensorflow_commands_refuse_malformed_runs(template, tmp_path, id, cmd, config, says):
+    """A few of the TensorFlow-loading commands (each costs a TensorFlow import)."""
+    pytest.importorskip("tensorflow")
+    work = tmp_path / "w"
+    shutil.copytree(template, work)
+    if config is not None:
+        (work / "run").mkdir()
+        (work / "run" / "config.json").write_bytes(config)
+    before = snapshot(work)
+    proc = run_cli(cmd.split(), work)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) <= 2, proc.stderr
+    assert says in proc.stderr, proc.stderr
+    assert snapshot(work) == before
