@@ -61,3 +61,47 @@ def test_mask_size_mismatch_is_a_data_error(run_and_data, tmp_path):
         evaluate(run, bad, out=tmp_path / "eval")
     assert str(info.value).startswith(f"{mask}: mask is 100x80 but its image is 64x64")
     assert not (tmp_path / "eval").exists()
+
+
+def test_empty_policy_is_applied_and_recorded(run_and_data, tmp_path):
+    """kaggle scores every frame; monai averages only frames whose ground truth has a nerve."""
+    import json
+
+    run, data = run_and_data
+    kaggle = evaluate(run, data, out=tmp_path / "k")
+    monai = evaluate(run, data, out=tmp_path / "m", empty_policy="monai")
+    saved = json.loads((tmp_path / "m" / "evaluation.json").read_text())
+    assert (kaggle["empty_policy"], saved["empty_policy"]) == ("kaggle", "monai")
+    rows = (tmp_path / "m" / "per_image.csv").read_text().splitlines()[1:]
+    header = (tmp_path / "m" / "per_image.csv").read_text().splitlines()[0].split(",")
+    present = [r.split(",")[header.index("nerve/gt_present")] == "True" for r in rows]
+    assert kaggle["summary"]["nerve"]["dice"]["n"] == len(rows)
+    assert monai["summary"]["nerve"]["dice"]["n"] == sum(present) < len(rows)
+    assert "empty-mask policy monai" in monai["table"]
+    with pytest.raises(ConfigError, match="--empty-policy 'strict'"):
+        evaluate(run, data, out=tmp_path / "s", empty_policy="strict")
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ({"threshold": 1.5}, "--threshold 1.5: must be between 0 and 1"),
+        ({"min_area": -2}, "--min-area -2: must be 0 or more pixels"),
+        ({"treshold": 0.3}, "unknown setting treshold"),
+    ],
+)
+def test_overrides_are_checked_by_the_contract(run_and_data, tmp_path, override, message):
+    run, data = run_and_data
+    with pytest.raises(ConfigError, match=message):
+        evaluate(run, data, out=tmp_path / "e", **override)
+    assert not (tmp_path / "e").exists()
+
+
+def test_overrides_change_the_masks(run_and_data, tmp_path):
+    run, data = run_and_data
+    base = evaluate(run, data, out=tmp_path / "a")
+    strict = evaluate(run, data, out=tmp_path / "b", threshold=1.0, min_area=10**6)
+    assert strict["postprocess"]["threshold"] == 1.0 and strict["postprocess"]["min_area"] == 10**6
+    assert strict["summary"]["nerve"]["presence"]["false_positive_frames"] == 0
+    assert base["postprocess"]["threshold"] == 0.5

@@ -22,7 +22,7 @@ from edgeseg.evaluation.predictions import (
     keras_predictor,
 )
 from edgeseg.io import write_text_atomic
-from edgeseg.metrics import DEFAULT_POLICY, check_policy, per_image, summarize
+from edgeseg.metrics import DEFAULT_POLICY, POLICY_RULES, check_policy, per_image, summarize
 
 
 def contract_for(cfg: RunConfig, **overrides) -> FrameContract:
@@ -167,5 +167,7 @@ def evaluate(
     write_text_atomic(out_dir / "evaluation.json", json.dumps(report, indent=2))
     write_text_atomic(out_dir / "per_image.csv", rows_to_csv(rows))
     report["table"] = format_table(summary, contract.class_names)
+    if empty_policy != DEFAULT_POLICY:
+        report["table"] += f"\nempty-mask policy {empty_policy}: {POLICY_RULES[empty_policy]}"
     report["out_dir"] = str(out_dir)
     return report

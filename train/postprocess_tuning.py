@@ -35,6 +35,7 @@ from edgeseg.baselines import fill_holes
 from edgeseg.config import PostProcess, RunConfig, load_config
 from edgeseg.datasets import discover
 from edgeseg.errors import ConfigError
+from edgeseg.evaluation.analysis_report import empty_rule
 from edgeseg.evaluation.predictions import iter_predictions
 from edgeseg.io import write_text_atomic
 from edgeseg.metrics import DEFAULT_POLICY, check_policy, dice
@@ -322,11 +323,6 @@ def collect(
     return cfg, probs, presence, gts, index
 
 
-def _policy_words(report: dict) -> str:
-    policy = report.get("empty_policy", DEFAULT_POLICY)
-    return "empty/empty = 1" if policy == DEFAULT_POLICY else f"empty-mask policy {policy}"
-
-
 def render_markdown(report: dict) -> str:
     def row(label: str, r: dict, gain: str) -> str:
         return f"| {label} | {r['dice']:.4f} | {gain} | {r['fp_frames']} | {r['fn_frames']} |"
@@ -335,11 +331,12 @@ def render_markdown(report: dict) -> str:
         return ", ".join(f"{k}={v}" for k, v in r.items() if k in _SETTING_KEYS)
 
     full, rt = report["full"], report["runtime"]
+    rule = empty_rule(report.get("empty_policy", DEFAULT_POLICY))
     parts = [
         f"# Post-processing ablation: {report['run_dir']}",
         "",
         f"- {full['frames']} validation frames of {report['data']}, class `{report['class']}`; "
-        f"mean Dice ({_policy_words(report)}) at the model's input resolution",
+        f"mean Dice ({rule}) at the model's input resolution",
         *([f"- data credit: {report['credit']}"] if report.get("credit") else []),
     ]
     if full["skipped"]:

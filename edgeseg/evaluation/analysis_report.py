@@ -9,6 +9,11 @@ from edgeseg.metrics import DEFAULT_POLICY
 CHARACTERISTICS = ("noise", "rms_contrast", "nerve_contrast", "brightness")
 
 
+def empty_rule(policy: str = DEFAULT_POLICY) -> str:
+    """The reports' words for an empty-mask policy (``empty/empty = 1`` for the default)."""
+    return "empty/empty = 1" if policy == DEFAULT_POLICY else f"empty-mask policy {policy}"
+
+
 def fmt(v: float | None, digits: int = 3) -> str:
     if v is None or v != v:
         return "n/a"

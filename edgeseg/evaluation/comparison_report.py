@@ -10,6 +10,9 @@ import csv
 import html
 import io
 
+from edgeseg.evaluation.analysis_report import empty_rule
+from edgeseg.metrics import DEFAULT_POLICY
+
 TABLE_METRICS = ("dice", "iou", "precision", "recall", "pixel_accuracy")
 TEST_METRICS = ("dice", "iou")
 
@@ -122,7 +125,8 @@ def _setup_lines(results: dict) -> list[str]:
         f"protocol: {s['size']}x{s['size']} input, {s['normalize']} normalisation, "
         f"{s['epochs']} epochs (no early stopping), batch {s['batch_size']}, lr {s['lr']}, "
         f"base filters {s['base_filters']}, depth {s['depth']}, seed {s['seed']}; best "
-        "validation-Dice checkpoint; metrics at original frame size, empty/empty = 1",
+        "validation-Dice checkpoint; metrics at original frame size, "
+        + empty_rule(results.get("empty_policy", DEFAULT_POLICY)),
         *([f"data credit: {results['credit']}"] if results.get("credit") else []),
     ]
 
