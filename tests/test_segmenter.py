@@ -149,6 +149,24 @@ def test_overrides_replace_metadata_values(
     assert seg.metadata.preprocessing.normalize == "percentile"  # untouched
 
 
+def test_settings_are_the_model_s_contract_with_checked_overrides(models: dict[str, Path]) -> None:
+    from edgeseg.edge_runtime.metadata import load_metadata
+
+    contract = load_metadata(models["i8"])
+    assert Segmenter(models["i8"]).contract == contract
+    seg = Segmenter(models["i8"], threshold=0.3, min_area=4)
+    assert seg.contract == contract.with_overrides(threshold=0.3, min_area=4)
+    assert seg.metadata is seg.contract
+    for bad, message in [
+        ({"threshold": 1.2}, "--threshold 1.2: must be between 0 and 1"),
+        ({"min_area": -3}, "--min-area -3"),
+        ({"presence_threshold": -1.0}, "--presence-threshold"),
+        ({"normalize": "zscore"}, "--normalize"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            Segmenter(models["i8"], **bad)
+
+
 def test_model_without_metadata_needs_input_size(models: dict[str, Path]) -> None:
     with pytest.raises(ModelError, match="--input-size") as info:
         Segmenter(models["plain_i8"])
