@@ -60,13 +60,24 @@ def check_dataset(
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
     max_pixels: int = MAX_PIXELS,
+    subject_regex: str | None = None,
+    manifest: Path | None = None,
 ) -> CheckReport:
     """Read every pair once and report counts, sizes, emptiness, unreadable files, mismatches
-    and near-duplicate frames whose masks contradict each other."""
+    and near-duplicate frames whose masks contradict each other.
+
+    Subjects are found as ``train`` finds them (``subject_regex`` or ``manifest``, else one per
+    frame), so the verdict and the warnings speak of the split training would make.
+    """
     report = CheckReport()
     try:
         samples, report.layout = discover(
-            Path(root), layout, require_masks=False, hint="pass an existing dataset folder"
+            Path(root),
+            layout,
+            subject_regex,
+            manifest,
+            require_masks=False,
+            hint="pass an existing dataset folder",
         )
     except DataError as exc:
         report.problems.append(str(exc))

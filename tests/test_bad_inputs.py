@@ -65,6 +65,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "frames" / "f1.png").write_bytes(good)
     (root / "afile").write_text("not a folder\n")
     (root / "notmodel.tflite").write_text("not a model\n")
+    (root / "badmanifest.csv").write_bytes(b"\xff\xfeimage,subject\n")
+    write_dataset(root / "partial", 6, size=(32, 32), seed=3)  # then "interrupted": one pair gone
+    for folder in ("images", "masks"):
+        sorted((root / "partial" / folder).iterdir())[-1].unlink()
     return root
 
 
@@ -185,6 +189,10 @@ CASES = [
     case("check-classes-syntax", "data check ds --classes nerve", "NAME=VALUE"),
     case("check-classes-zero", "data check ds --classes nerve=0", "background"),
     case("check-empty-folder", "data check empty", "is empty", 1),
+    case("check-incomplete-synth", "data check partial", "incomplete", 1),
+    case("check-bad-regex", "data check ds --subject-regex (", "not a regular expression"),
+    case("check-manifest-utf8", "data check ds --manifest badmanifest.csv", "not UTF-8", 1),
+    case("check-manifest-missing", "data check ds --manifest nowhere.csv", "nowhere.csv", 1),
     case("cal-from-missing", "calibration build --from nowhere --out new", "does not exist"),
     case("predict-missing-image", "predict {M} nowhere.png --out preds", "not found"),
     case("predict-not-a-model", "predict notmodel.tflite ds/images --out preds", "notmodel"),
@@ -349,3 +357,102 @@ def test_tensorflow_commands_refuse_malformed_runs(template, tmp_path, id, cmd, 
     assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) <= 2, proc.stderr
     assert says in proc.stderr, proc.stderr
     assert snapshot(work) == before
+
+
+# ------------------------------------------------------------ data check agrees with train
+
+
+def _break(root: Path, how: str) -> None:
+    """Damage a small paired dataset in one way."""
+    images, masks = root / "images", root / "masks"
+    first = sorted(images.iterdir())[0].name
+    if how == "missing-mask":
+        (masks / first).unlink()
+    elif how == "unreadable-image":
+        (images / first).write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    elif how == "unreadable-mask":
+        (masks / first).write_bytes(b"not a png")
+    elif how == "mask-size":
+        Image.new("P", (16, 16)).save(masks / first)
+    elif how == "colour-mask":
+        Image.new("RGB", (32, 32), (255, 0, 0)).save(masks / first)
+    elif how == "bomb":
+        bomb_png(images / first, side=8000)
+    elif how == "one-subject":
+        for path in list(images.iterdir()) + list(masks.iterdir()):
+            path.rename(path.with_name("p1_" + path.name))
+    elif how == "no-masks-folder":
+        shutil.rmtree(masks)
+
+
+def _train_would_load(root: Path) -> str | None:
+    """What train's data step (discover, load every frame, subject split) says: None if fine."""
+    from edgeseg.config import Preprocessing, parse_classes
+    from edgeseg.datasets import discover, load_arrays, subject_split
+    from edgeseg.errors import EdgesegError
+
+    try:
+        samples, _ = discover(root, "auto", subject_regex=SUBJECTS)
+        load_arrays(samples, Preprocessing(height=32, width=32), parse_classes("nerve=1,vessel=2"))
+        subject_split(samples, 0.2, 0)
+    except EdgesegError as exc:
+        return str(exc)
+    return None
+
+
+SUBJECTS = r"^([a-z]+\d+)_"  # s00_0001.png -> s00; p1_s00_0001.png -> p1
+BREAKS = [
+    "none",
+    "missing-mask",
+    "unreadable-image",
+    "unreadable-mask",
+    "mask-size",
+    "colour-mask",
+    "bomb",
+    "one-subject",
+    "no-masks-folder",
+]
+
+
+@pytest.mark.parametrize("how", BREAKS)
+def test_data_check_verdict_agrees_with_training(tmp_path: Path, how: str) -> None:
+    from edgeseg.config import parse_classes
+    from edgeseg.datacheck import check_dataset
+
+    root = tmp_path / "ds"
+    write_dataset(root, 8, size=(32, 32), seed=3, subjects=2)
+    (root / "README.txt").unlink()  # the completeness rule is tested on its own below
+    _break(root, how)
+    report = check_dataset(root, parse_classes("nerve=1,vessel=2"), subject_regex=SUBJECTS)
+    trouble = _train_would_load(root)
+    if how == "one-subject":  # check cannot know about --val-data: it warns, train refuses
+        assert trouble and report.usable and any("one subject" in w for w in report.warnings)
+    else:
+        assert report.usable == (trouble is None), (report.lines(), trouble)
+
+
+def test_data_check_flags_an_incomplete_synthetic_dataset(tmp_path: Path) -> None:
+    from edgeseg.config import parse_classes
+    from edgeseg.datacheck import check_dataset
+
+    root = tmp_path / "ds"
+    write_dataset(root, 8, size=(32, 32), seed=3)
+    classes = parse_classes("nerve=1,vessel=2")
+    assert check_dataset(root, classes).usable
+    for folder in ("images", "masks"):
+        sorted((root / folder).iterdir())[-1].unlink()
+    report = check_dataset(root, classes)
+    assert not report.usable and any("says 8 frames but 7" in p for p in report.problems)
+
+
+def test_data_check_names_files_training_ignores(tmp_path: Path) -> None:
+    from edgeseg.config import parse_classes
+    from edgeseg.datacheck import check_dataset
+
+    root = tmp_path / "ds"
+    write_dataset(root, 8, size=(32, 32), seed=3)
+    (root / "images" / "notes.txt").write_text("x")
+    (root / "masks" / "orphan.png").write_bytes((root / "masks" / "s00_0000.png").read_bytes())
+    report = check_dataset(root, parse_classes("nerve=1"))
+    assert report.usable
+    assert any("2 file(s) that training ignores" in w for w in report.warnings), report.warnings

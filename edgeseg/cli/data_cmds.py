@@ -68,6 +68,12 @@ def data_check(
     data: Annotated[Path, typer.Argument(help="Dataset folder (paired or Kaggle layout).")],
     classes: Annotated[str | None, typer.Option(help="Class map, e.g. nerve=1,vessel=2.")] = None,
     layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
+    subject_regex: Annotated[
+        str | None, typer.Option(help="As for train: the subject is the first group.")
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="As for train: a CSV with columns image,subject.")
+    ] = None,
     max_pixels: MaxPixels = MAX_PIXELS,
 ) -> None:
     """Counts, sizes, empty masks, unreadable files, mismatches, contradictory duplicates.
@@ -87,7 +93,14 @@ def data_check(
         fail(f"--layout {layout}: expected {', '.join(LAYOUTS)}")
     with progress_bar("checking") as bar:
         report = check_dataset(
-            data, parse_classes(classes), layout, bar.advance, bar.total, max_pixels
+            data,
+            parse_classes(classes),
+            layout,
+            bar.advance,
+            bar.total,
+            max_pixels,
+            subject_regex=subject_regex,
+            manifest=manifest,
         )
     for line in report.lines():
         say(line)
