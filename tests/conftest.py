@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -71,38 +70,36 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, synth_dir: Path) -> Path:
 def tiny_tflite(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """32x32 ResU-Nets: float32 and int8 (uint8 I/O), without (plain_*) and with metadata.
 
-    Built once per session (cached in the session's base temp dir) with tf_keras + TFLiteConverter.
+    Converted once per session (cached in the session's base temp dir) by the library's own
+    steps: ``convert_model`` (the export's conversion), then ``embed_metadata`` with
+    ``metadata_for`` (the export's metadata); the plain files stop before the metadata.
     """
     root = tmp_path_factory.getbasetemp() / "tiny_tflite"
     paths = {k: root / f"{k}.tflite" for k in ("plain_f32", "plain_i8", "f32", "i8")}
     if all(p.is_file() for p in paths.values()):
         return paths
-    tf = pytest.importorskip("tensorflow")
+    pytest.importorskip("tensorflow")
     import tf_keras
 
     from edgeseg.config import Preprocessing, RunConfig
-    from edgeseg.contract import FrameContract
-    from edgeseg.edge_runtime.metadata import write_metadata
+    from edgeseg.convert.calibration import CalibrationSet
+    from edgeseg.convert.tflite import convert_model, metadata_for
+    from edgeseg.convert.variants import get_variant
+    from edgeseg.edge_runtime.metadata import embed_metadata
     from edgeseg.train.models import build_resunet
 
     tf_keras.utils.set_random_seed(0)
     model = build_resunet(input_shape=(32, 32, 1), base_filters=4, depth=2)
-    root.mkdir(parents=True, exist_ok=True)
-    paths["plain_f32"].write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    rng = np.random.default_rng(0)
-    conv.representative_dataset = lambda: (
-        [rng.random((1, 32, 32, 1), dtype=np.float32)] for _ in range(8)
-    )
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.uint8
-    conv.inference_output_type = tf.uint8
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "statistics for quantized inputs"
-        paths["plain_i8"].write_bytes(conv.convert())
     cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
-    for kind, quant in (("f32", "float32"), ("i8", "int8")):
-        meta = FrameContract.from_run_config(cfg, quant, presence_output=True)
-        write_metadata(paths[f"plain_{kind}"], meta, out_path=paths[kind])
+    frames = np.random.default_rng(0).integers(0, 256, (8, 32, 32), dtype=np.uint8)
+    root.mkdir(parents=True, exist_ok=True)
+    for kind, name, calibration in (
+        ("f32", "float32", None),
+        ("i8", "int8", CalibrationSet(frames, "random frames")),
+    ):
+        variant = get_variant(name)
+        data = convert_model(model, variant, variant.default_io, calibration)
+        paths[f"plain_{kind}"].write_bytes(data)
+        meta = metadata_for(cfg, variant, presence=True)
+        paths[kind].write_bytes(embed_metadata(data, meta))
     return paths
