@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeseg.edge_runtime.metadata import TFLITE_IDENTIFIER
+from edgeseg.edge_runtime.metadata import check_model_file
 from edgeseg.errors import ConfigError, DependencyError, ModelError
 
 log = logging.getLogger(__name__)
@@ -214,25 +214,6 @@ def cpu_sibling(path: Path) -> Path:
 
 def is_edgetpu_model(path: Path) -> bool:
     return Path(path).stem.endswith(EDGETPU_SUFFIX)
-
-
-def check_model_file(path: Path) -> Path:
-    """ModelError unless ``path`` is a readable file with the TFLite identifier."""
-    path = Path(path)
-    if not path.is_file():
-        state = "is a folder, expected a .tflite file" if path.is_dir() else "not found"
-        raise ModelError(f"model file {path} {state}: pass the .tflite written by edgeseg convert")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
-    if len(head) < 8 or head[4:8] != TFLITE_IDENTIFIER:
-        raise ModelError(
-            f"{path} is not a TFLite model (no 'TFL3' flatbuffer identifier, "
-            f"{path.stat().st_size} bytes): pass a .tflite written by `edgeseg convert`"
-        )
-    return path
 
 
 # --------------------------------------------------------------------------- delegates

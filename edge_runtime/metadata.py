@@ -153,15 +153,32 @@ def _buffer_bytes(reader: _Reader, buffer: int) -> bytes:
     return b""
 
 
-def _read_model_bytes(path: Path) -> bytes:
-    path = Path(path)
+def _read(path: Path, size: int = -1) -> bytes:
+    """The first ``size`` bytes (all with -1) of a model file; one ModelError line otherwise."""
     if not path.is_file():
         state = "is a folder, expected a .tflite file" if path.is_dir() else "not found"
         raise ModelError(f"model file {path} {state}: pass the .tflite written by edgeseg convert")
     try:
-        return path.read_bytes()
+        with path.open("rb") as fh:
+            return fh.read(size)
     except OSError as exc:
         raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
+
+
+def check_model_file(path: Path) -> Path:
+    """ModelError unless ``path`` is a readable file with the TFLite identifier."""
+    path = Path(path)
+    head = _read(path, 8)
+    if len(head) < 8 or head[4:8] != TFLITE_IDENTIFIER:
+        raise ModelError(
+            f"{path} is not a TFLite model (no 'TFL3' flatbuffer identifier, "
+            f"{path.stat().st_size} bytes): pass a .tflite written by `edgeseg convert`"
+        )
+    return path
+
+
+def _read_model_bytes(path: Path) -> bytes:
+    return _read(Path(path))
 
 
 def read_metadata(path: Path) -> dict[str, Any] | None:
@@ -169,10 +186,14 @@ def read_metadata(path: Path) -> dict[str, Any] | None:
 
     Raises ModelError for a missing, corrupt or non-TFLite file, or unreadable JSON.
     """
+    from edgeseg.edge_runtime.integrity import check_weights
+
     path = Path(path)
-    entries = metadata_entries(_read_model_bytes(path), str(path))
+    data = _read_model_bytes(path)
+    entries = metadata_entries(data, str(path))
     if METADATA_NAME not in entries:
         return None
+    check_weights(data, entries, str(path))  # a weight digest recorded at export, if any
     return parse_payload(entries[METADATA_NAME], str(path))
 
 
