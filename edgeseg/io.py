@@ -170,11 +170,18 @@ def building_folder(target: Path) -> Iterator[Path]:
             write_everything(tmp)      # out is still the old folder here
         # out is now the new folder
     """
-    target = Path(target)
+    target = Path(os.path.abspath(target))  # "." and "a/.." have a real name and parent
     if target.is_symlink() and target.is_dir():
         target = target.resolve()  # build beside the real folder; the link keeps pointing at it
     if target.exists() and not target.is_dir():
         raise ConfigError(f"{target} is a file, expected a folder: pass a folder")
+    with contextlib.suppress(OSError):
+        here = Path.cwd().resolve()
+        if target.exists() and (here == target.resolve() or target.resolve() in here.parents):
+            raise ConfigError(
+                f"{target} is (or holds) the current folder: it is replaced whole, which would "
+                "leave your shell in a deleted folder; pass another folder (e.g. --out data)"
+            )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as exc:

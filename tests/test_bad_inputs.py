@@ -116,6 +116,8 @@ CASES = [
     # group 2: --force never destroys before it has built; never replace without --force
     case("synth-existing-no-force", f"{SYNTH} --out prev", "pass --force"),
     case("synth-out-is-file", f"{SYNTH} --out afile", "is a file"),
+    case("synth-out-is-cwd", f"{SYNTH} --out . --force", "current folder"),
+    case("synth-out-holds-cwd", f"{SYNTH} --out .. --force", "current folder"),
     case("synth-out-under-file", f"{SYNTH} --out afile/sub", "is a file"),
     case("cal-existing-no-force", f"{CAL} --out cal", "pass --force"),
     case("cal-out-is-from", f"{CAL} --out ds --force", "is the input --from"),

@@ -82,7 +82,7 @@ _OS_FAULTS = {
 
 def os_error_message(exc: OSError) -> str:
     """One line for an OS fault: the file, what happened and the fix (no traceback)."""
-    where = exc.filename if exc.filename is not None else "a file"
+    where = exc.filename if exc.filename is not None else "a path"
     if exc.filename2 is not None:
         where = f"{where} -> {exc.filename2}"
     what, fix = _OS_FAULTS.get(
