@@ -202,6 +202,7 @@ CASES = [
     case("stream-empty", "stream {M} --frames empty", "has no frames"),
     case("stream-frames-file", "stream {M} --frames afile", "is a file"),
     case("benchmark-json-folder", "benchmark {M} --json ds --runs 1", "is a folder"),
+    case("benchmark-json-is-frame", "benchmark {M} --frame big.png --json big.png", "is the input"),
 ]
 
 

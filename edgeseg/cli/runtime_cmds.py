@@ -153,6 +153,11 @@ def benchmark(
     from edgeseg.progress import progress_bar
 
     check_out_file(json_out, "--json")
+    if json_out is not None:
+        from edgeseg.io import check_not_overlapping
+
+        inputs = [("MODELS", m) for m in models] + ([("--frame", frame)] if frame else [])
+        check_not_overlapping(json_out, inputs, "--json")
     try:
         threads_list = tuple(int(t) for t in threads.split(","))
     except ValueError:
