@@ -38,11 +38,7 @@ import numpy as np
 from edgeseg.baselines import BASELINES
 from edgeseg.config import (
     ModelSpec,
-    PostProcess,
-    Preprocessing,
     RunConfig,
-    TrainSpec,
-    parse_classes,
 )
 from edgeseg.datasets import Sample, check_samples, discover, load_arrays, subject_split
 from edgeseg.errors import ConfigError, EdgesegError
@@ -58,6 +54,7 @@ from edgeseg.evaluation.comparison_report import (
 from edgeseg.io import write_text_atomic
 from edgeseg.metrics import DEFAULT_POLICY, check_policy
 from edgeseg.stats import bootstrap_diff_ci, holm, paired_ttest, wilcoxon
+from edgeseg.train.options import TrainOptions, config_from_options
 
 SCHEMA = "edgeseg.comparison/1"
 REFERENCE = "resunet"
@@ -276,8 +273,23 @@ def compare(
     models, baselines = _names(models), _names(baselines)
     check_methods(models, baselines)
     check_policy(empty_policy)
-    if epochs < 1:
-        raise ConfigError(f"--epochs {epochs}: needs at least 1")
+    options = TrainOptions(  # train's door: the same checks of sizes, epochs, lr, classes, regex
+        data=Path(data),
+        out=Path(out_dir),
+        size=size,
+        normalize=normalize,
+        base_filters=base_filters,
+        depth=depth,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        val_fraction=val_fraction,
+        seed=seed,
+        patience=epochs,  # no early stopping: every model gets the whole budget
+        classes=classes,
+        subject_regex=subject_regex,
+        manifest=manifest,
+    )
     if reference not in models:
         log(f"note: reference {reference!r} is not among --models; comparing against {models[0]}")
         reference = models[0]
@@ -295,21 +307,10 @@ def compare(
                 Path(test_data), "auto", subject_regex, manifest, hint="pass --test-data DIR"
             )
         train_s, val_s, test_s = split_for_comparison(samples, given_test, val_fraction, seed)
-        base = RunConfig(
-            data=str(Path(data).resolve()),  # absolute: the runs work from any folder
-            layout=found_layout,
-            classes=parse_classes(classes),
-            preprocessing=Preprocessing(height=size, width=size, normalize=normalize),
+        base = replace(
+            config_from_options(options, found_layout),
+            # each model's own stem default: the architecture is set per model below
             model=ModelSpec(base_filters=base_filters, depth=depth, presence_head=True),
-            train=TrainSpec(
-                epochs=epochs,
-                batch_size=batch_size,
-                learning_rate=lr,
-                val_fraction=val_fraction,
-                seed=seed,
-                patience=epochs,
-            ),
-            postprocess=PostProcess(),
             train_subjects=tuple(sorted({s.subject for s in train_s})),
             val_subjects=tuple(sorted({s.subject for s in val_s})),
             train_frames=len(train_s),
