@@ -118,7 +118,7 @@ def test_predict_leaves_nothing_partial_when_writing_fails(
     monkeypatch.setattr(Image.Image, "save", failing_save)
     with pytest.raises(OSError, match="disk full"):
         predict(seg, [src], out)
-    assert list(out.iterdir()) == []  # neither the overlay nor any temp file
+    assert not out.exists()  # the folder predict made is gone again: no overlay, no temp file
 
 
 def test_predict_out_that_is_a_file(seg: Segmenter, tmp_path: Path) -> None:
