@@ -41,6 +41,12 @@ from results_evaluation import (
     render_stem,
     runtime_stale,
 )
+from results_pipeline import (
+    PIPELINE_COMMANDS,
+    PIPELINE_DEFAULT_JSON,
+    PIPELINE_SEEDS_JSON,
+    render_pipeline,
+)
 from results_training import render_parity, render_qat, render_throughput, render_train
 
 # ----------------------------------------------------------------------------- steps
@@ -188,5 +194,13 @@ STEPS: tuple[Step, ...] = (
         render_cross,
         needs=("train",),
         extra_credit=KAGGLE_NOTE,
+    ),
+    Step(
+        "pipeline",
+        "The pipeline's default: why it passes, five seeds",
+        PIPELINE_COMMANDS,
+        (PIPELINE_DEFAULT_JSON, PIPELINE_SEEDS_JSON),
+        render_pipeline,
+        real_data=False,
     ),
 )
