@@ -37,6 +37,7 @@ from edgeseg.convert.variants import (
     get_variant,
     reference_variant,
 )
+from edgeseg.edge_runtime.integrity import WEIGHTS_NAME, weights_entry
 from edgeseg.edge_runtime.interpreter import captured_stderr
 from edgeseg.edge_runtime.metadata import METADATA_NAME, embed_metadata, metadata_entries
 from edgeseg.errors import ConfigError, ModelError
@@ -321,6 +322,7 @@ def export(
             warnings.append(f"{len(float_ops)} operator(s) compute in float (--allow-float-ops)")
     meta = metadata_for(cfg, v, presence)
     data = embed_metadata(data, meta)
+    data = embed_metadata(data, weights_entry(data), WEIGHTS_NAME)  # checked when read
     if METADATA_NAME not in metadata_entries(data, str(target)):
         raise ModelError("the edgeseg metadata did not survive embedding: report this bug")
 

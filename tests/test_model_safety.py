@@ -242,3 +242,27 @@ def test_saving_records_the_weight_hash(tiny, tmp_path):
     with h5py.File(path, "r") as f:
         assert f.attrs[HASH_ATTR] == weights_sha256(read_weights(f))
     assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]  # no temp file left
+
+
+def test_a_bit_flipped_tflite_weight_is_caught(tiny, tmp_path):
+    """convert records a SHA-256 of the .tflite's weight buffers; the runtime checks it."""
+    from edgeseg.edge_runtime.integrity import WEIGHTS_NAME
+    from edgeseg.edge_runtime.metadata import _buffer_bytes, _Reader, metadata_entries
+    from edgeseg.edge_runtime.metadata import read_metadata as read
+    from edgeseg.edge_runtime.segmenter import Segmenter
+
+    data = tiny["tflite"].read_bytes()
+    assert WEIGHTS_NAME in metadata_entries(data)
+    assert read(tiny["tflite"])["input"]  # the intact model reads
+    reader = _Reader(data)
+    buffers = reader.table_vector(reader.field(reader.root(), 4))
+    weights = max((_buffer_bytes(reader, b) for b in buffers), key=len)  # the largest kernel
+    where = data.find(weights) + len(weights) // 2
+    flipped = bytearray(data)
+    flipped[where] ^= 0x40
+    bad = tmp_path / "flipped.tflite"
+    bad.write_bytes(bytes(flipped))
+    with pytest.raises(ModelError, match="do not match the SHA-256 recorded at export"):
+        read(bad)
+    with pytest.raises(ModelError, match="do not match the SHA-256"):
+        Segmenter(bad)
