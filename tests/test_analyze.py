@@ -228,6 +228,26 @@ def test_analyze_end_to_end(two_runs, tmp_path):
     assert report["out_dir"] == str(out)
 
 
+@pytest.mark.slow
+def test_analyze_empty_policy_leaves_empty_frames_out(two_runs, tmp_path):
+    """Under nonempty-gt the mean Dice covers only frames whose ground truth has a nerve."""
+    import csv
+
+    from edgeseg.train.analyze import analyze
+
+    data, run, _ = two_runs
+    kaggle = analyze(run, data, out=tmp_path / "k", log=lambda _m: None)
+    strict = analyze(run, data, out=tmp_path / "n", empty_policy="nonempty-gt", log=lambda _m: None)
+    rows = list(csv.DictReader((tmp_path / "n" / "per_frame.csv").open()))
+    with_nerve = [float(r["dice"]) for r in rows if r["outcome"] in ("tp", "fn")]
+    assert 0 < len(with_nerve) < len(rows)
+    assert all(r["dice"] == "nan" for r in rows if r["outcome"] in ("tn", "fp"))
+    assert strict["overall"]["dice"] == pytest.approx(float(np.mean(with_nerve)))
+    assert strict["overall"]["dice"] != kaggle["overall"]["dice"]
+    assert strict["empty_policy"] == "nonempty-gt" and kaggle["empty_policy"] == "kaggle"
+    assert "- empty-mask policy: nonempty-gt" in (tmp_path / "n" / "analysis.md").read_text()
+
+
 def test_missing_compare_run_fails_before_writing(two_runs, tmp_path):
     from edgeseg.errors import ConfigError
     from edgeseg.train.analyze import analyze
