@@ -105,3 +105,23 @@ def test_overrides_change_the_masks(run_and_data, tmp_path):
     assert strict["postprocess"]["threshold"] == 1.0 and strict["postprocess"]["min_area"] == 10**6
     assert strict["summary"]["nerve"]["presence"]["false_positive_frames"] == 0
     assert base["postprocess"]["threshold"] == 0.5
+
+
+def test_the_loop_runs_a_tflite_like_the_runtime(tiny_tflite, tmp_path):
+    """iter_predictions with a Segmenter's contract and predictor gives segment()'s masks."""
+    from edgeseg.datasets import discover
+    from edgeseg.edge_runtime.segmenter import Segmenter
+    from edgeseg.evaluation.predictions import iter_predictions, segmenter_predictor
+    from edgeseg.train.synth import write_dataset
+
+    write_dataset(tmp_path / "d", 5, size=(48, 56), seed=2)
+    samples, _ = discover(tmp_path / "d")
+    seg = Segmenter(tiny_tflite["i8"], threshold=0.3)
+    got = list(iter_predictions(samples, seg.contract, segmenter_predictor(seg), batch=2))
+    assert len(got) == len(samples)
+    for p in got:
+        result = seg.segment(p.sample.image)
+        assert p.mask.shape[:2] == (48, 56)
+        np.testing.assert_array_equal(p.mask, result.mask)
+        np.testing.assert_array_equal(p.prob.astype(np.float32), result.prob)
+        assert p.presence == result.presence

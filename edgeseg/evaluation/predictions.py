@@ -4,9 +4,10 @@
 :class:`~edgeseg.contract.FrameContract`, runs a :data:`Predictor` on a batch, and post-processes
 each frame's probabilities into masks at the model's and at the frame's size, all by the
 contract. ``edgeseg evaluate``, ``analyze``, ``compare`` and ``tune-postprocess`` use it, and so
-can parity: run it once per model (each with its own contract: a ``.tflite``'s metadata may
-prepare frames differently from the run's config), or call :func:`read_labelled` for frames and
-ground truth only and hand the probabilities to its own accumulator.
+can parity: run it once per model, each with its own contract (a ``.tflite``'s metadata may
+prepare frames differently from the run's config: ``iter_predictions(samples, seg.contract,
+segmenter_predictor(seg))``), or call :func:`read_labelled` for frames and ground truth only and
+hand each model's probabilities to its own accumulator.
 
 numpy only: the predictor may wrap a Keras model (:func:`keras_predictor`, which never imports
 TensorFlow itself), a TFLite interpreter or a classical baseline.
@@ -72,6 +73,28 @@ def keras_predictor(model, batch_size: int = BATCH) -> Predictor:
     return predict
 
 
+def segmenter_predictor(seg) -> Predictor:
+    """A :data:`Predictor` running a ``.tflite`` through an ``edge_runtime`` ``Segmenter``.
+
+    Frame by frame: the segmenter's own tensor quantization (``set_input``), ``invoke`` and
+    dequantization (``get_output``). Pair it with ``seg.contract`` in :func:`iter_predictions`
+    so frames are prepared as the model's metadata says (parity does).
+    """
+
+    def predict(images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        probs, scores = [], []
+        for pixels in images:
+            seg.set_input(pixels)
+            seg.interpreter.invoke()
+            prob, presence = seg.get_output()
+            probs.append(prob)
+            scores.append(presence)
+        presence = None if scores[0] is None else np.asarray(scores, dtype=np.float64)
+        return np.stack(probs), presence
+
+    return predict
+
+
 def read_labelled(
     samples: Sequence[Sample], values: Sequence[int], batch: int = BATCH
 ) -> Iterator[list[Labelled]]:
@@ -117,4 +140,5 @@ __all__ = [
     "iter_predictions",
     "keras_predictor",
     "read_labelled",
+    "segmenter_predictor",
 ]
