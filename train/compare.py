@@ -252,8 +252,9 @@ def compare(
     """Train each of ``models``, evaluate them and ``baselines`` on one test set; write reports.
 
     ``models``/``baselines``: names (or one comma-separated string) from ``models.BUILDERS`` and
-    ``baselines.BASELINES``. ``reference`` (default resunet, else the first model) is what the
-    paired tests compare against. ``progress(n)``/``total(n)`` count evaluated frames.
+    ``baselines.BASELINES`` (``"none"``: no baselines). ``reference`` (default resunet, else the
+    first model) is what the paired tests compare against. ``progress(n)``/``total(n)`` count
+    evaluated frames.
     ``empty_policy``: how frames with empty masks score (``edgeseg.metrics.EMPTY_POLICIES``).
     Returns ``{"results", "timing", "table", "files", "out_dir", "seconds"}``.
     """
@@ -270,7 +271,8 @@ def compare(
     from edgeseg.train.zoo import model_stats
 
     start = time.time()
-    models, baselines = _names(models), _names(baselines)
+    models = _names(models)
+    baselines = [b for b in _names(baselines) if b != "none"]
     check_methods(models, baselines)
     check_policy(empty_policy)
     options = TrainOptions(  # train's door: the same checks of sizes, epochs, lr, classes, regex

@@ -131,7 +131,6 @@ def compare(
     from edgeseg.progress import progress_bar
     from edgeseg.train.compare import compare as run_compare
 
-    chosen = tuple(b for b in baselines.split(",") if b and b != "none")
     with progress_bar("comparing") as bar:
         result = run_compare(
             data,
@@ -142,7 +141,7 @@ def compare(
             seed=seed,
             test_data=test_data,
             classes=classes,
-            baselines=chosen,
+            baselines=baselines,
             latency=latency,
             force=force,
             credit=credit,
