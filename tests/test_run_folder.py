@@ -315,3 +315,28 @@ def test_conversion_scratch_is_removed_and_stale_scratch_swept(old_run, tmp_path
     export(old_run, "float32", out=tmp_path / "out" / "m.tflite")
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(["out", mine.name]), left
+
+
+@pytest.fixture
+def nan_loss(monkeypatch):
+    """Every training loss is NaN from the first step (a diverging run)."""
+    import edgeseg.train.loop as loop
+
+    def nan(y_true, y_pred):
+        return tf.reduce_mean(y_pred) * float("nan")
+
+    monkeypatch.setitem(loop.LOSSES, "dice_bce", nan)
+
+
+def test_divergence_says_truly_what_is_kept(nan_loss, old_run, data, tmp_path):
+    from edgeseg.errors import TrainingError
+
+    fresh = tmp_path / "fresh"
+    with pytest.raises(TrainingError, match="no epoch finished, so no checkpoint was written"):
+        train_run(_opts(data, fresh), log=lambda _m: None)
+    assert not (fresh / LAST).exists() and not (fresh / "model_best.h5").exists()
+    run = _copy(old_run, tmp_path / "run")
+    before = _snapshot(run)
+    with pytest.raises(TrainingError, match=f"{run} still holds the previous run"):
+        train_run(_opts(data, run, force=True), log=lambda _m: None)
+    assert _snapshot(run) == before and _leftovers(run) == []
