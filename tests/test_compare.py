@@ -12,11 +12,12 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from edgeseg.datasets import discover  # noqa: E402
-from edgeseg.errors import ConfigError  # noqa: E402
+from edgeseg.errors import ConfigError, ModelError  # noqa: E402
 from edgeseg.train.compare import (  # noqa: E402
     baseline_predictor,
     check_methods,
     compare,
+    int8_latency,
     paired_tests,
     split_for_comparison,
 )
@@ -92,13 +93,24 @@ def test_writes_all_reports(first):
     assert "resunet" in report["table"]
 
 
-def test_latency_is_measured_or_explained(first):
+def test_latency_is_measured_and_a_failed_conversion_is_explained(first, monkeypatch):
+    from edgeseg.convert import tflite
+
     out, report, _ = first
     latency = report["timing"]["latency"]
     assert set(latency) == {"resunet", "fcn"}
-    for row in latency.values():
-        assert (row["ms"] is not None and row["ms"] > 0) or row["note"]
+    for name, row in latency.items():  # both tiny models convert here: a time, no note
+        assert row["ms"] > 0 and row["note"] == "", (name, row)
+        assert row["bytes"] == (out / "runs" / name / "export" / "model_int8.tflite").stat().st_size
     assert "int8 latency" in (out / "comparison.md").read_text()
+
+    def fails(*_args, **_kwargs):
+        raise ModelError("TFLite int8 conversion failed: no kernel")
+
+    monkeypatch.setattr(tflite, "export", fails)
+    row = int8_latency(out / "runs" / "fcn", np.zeros((8, 64, 64), np.uint8))
+    assert row == {"ms": None, "note": "does not convert: TFLite int8 conversion failed: no kernel",
+                   "bytes": None}  # fmt: skip
 
 
 def test_same_seed_same_results(first, data, tmp_path):
