@@ -103,9 +103,19 @@ def default_stem_stride(arch: str) -> int:
     return 2 if arch in STEM_ARCHS else 1
 
 
+# One door for the ImageNet-encoder U-Nets: ``encoder`` (``--encoder``). ``arch="mnv2_unet"`` is a
+# documented alias of ``encoder="mobilenetv2"`` (alpha 0.35, random init), kept for older runs and
+# compare's ``--models``; ModelSpec turns it into the encoder spelling.
+ENCODER_ALIASES = {"mnv2_unet": "mobilenetv2"}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Which network, how wide and deep, and its optional heads."""
+    """Which network, how wide and deep, and its optional heads.
+
+    With an ``encoder`` (or the ``mnv2_unet`` alias) the arch is ``{encoder}_unet`` and ``depth``
+    does not apply: the encoder fixes it (five downsamplings).
+    """
 
     arch: str = "resunet"
     base_filters: int = 12
@@ -118,6 +128,12 @@ class ModelSpec:
     encoder_alpha: float | None = None
     bn_momentum: float = 0.9
     dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        encoder = self.encoder or ENCODER_ALIASES.get(self.arch)
+        if encoder:
+            object.__setattr__(self, "encoder", encoder)
+            object.__setattr__(self, "arch", f"{encoder}_unet")
 
     def stem(self) -> int:
         """The stem stride: as given, else 2 for the U-Nets (``STEM_ARCHS``) and 1 otherwise."""

@@ -66,11 +66,27 @@ def test_mobilenetv3small_minimalistic_is_flat_and_quantizable():
     assert not any(type(layer).__name__ == "Multiply" for layer in model.layers)  # no SE
 
 
-def test_registered_in_build_model():
+def test_one_door_for_encoders():
+    """--arch mnv2_unet is --encoder mobilenetv2: the same config, the same network."""
+    from edgeseg.train.loop import build_from_config
     from edgeseg.train.models import build_model
+    from edgeseg.train.options import config_from_options, train_options
 
-    model = build_model("mnv2_unet", SHAPE, 2, 4, 5, False)
-    assert model.output_names == ["mask"] and tuple(model.outputs[0].shape[1:]) == (SIZE, SIZE, 2)
+    alias = ModelSpec(arch="mnv2_unet", base_filters=4)
+    assert alias == ModelSpec(arch="resunet", base_filters=4, encoder="mobilenetv2")
+    assert (alias.arch, alias.encoder) == ("mobilenetv2_unet", "mobilenetv2")
+    by_arch = config_from_options(train_options(data="d", out="r", arch="mnv2_unet"), "paired")
+    by_encoder = config_from_options(
+        train_options(data="d", out="r", encoder="mobilenetv2"), "paired"
+    )
+    assert by_arch.model == by_encoder.model
+    pp = Preprocessing(height=SIZE, width=SIZE)
+    model = build_from_config(RunConfig(preprocessing=pp, model=alias))
+    direct = encoders.build_encoder_unet("mobilenetv2", SHAPE, alpha=0.35, base_filters=4)
+    assert [layer.name for layer in model.layers] == [layer.name for layer in direct.layers]
+    assert model.count_params() == direct.count_params()
+    with pytest.raises(ConfigError, match="mnv2_unet is --encoder mobilenetv2"):
+        build_model("mnv2_unet", SHAPE, 2, 4, 5, False)  # no second, depth-ignoring builder
 
 
 @pytest.mark.parametrize(
@@ -174,7 +190,7 @@ def test_mobilenetv2_unet_trains_converts_to_int8_and_runs(tmp_path):
     assert result.source == "best" and result.float_ops == ()
     assert not read_ops(result.path.read_bytes()).float_compute("uint8")
     assert {"DEPTHWISE_CONV_2D", "CONV_2D", "PAD"} & set(result.op_histogram)
-    assert result.metadata["arch"] == "mnv2_unet"
+    assert result.metadata["arch"] == "mobilenetv2_unet"  # the alias, in the encoder's spelling
     test_images, _ = synth_arrays(4, seed=12)
     x = (test_images / 255.0)[..., None].astype(np.float32)
     keras_p = model.predict(x, verbose=0)[0]

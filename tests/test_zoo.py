@@ -25,7 +25,7 @@ def zoo_model(request):
 
 
 def test_registered_in_builders():
-    assert set(ZOO) | {"resunet", "unet", "mnv2_unet"} <= set(BUILDERS)
+    assert set(ZOO) | {"resunet", "unet"} <= set(BUILDERS)
 
 
 def test_builds_with_the_layer_rules(zoo_model):
@@ -100,20 +100,6 @@ def test_attention_unet_wraps_for_qat():
     # Only the gates' Multiply needs an explicit config; everything else is tfmot-native.
     assert set(configs) == {"dec1_att_gate", "dec2_att_gate"}
     assert q(np.zeros((1, 32, 32, 1), np.float32))[0].shape == (1, 32, 32, 1)
-
-
-def test_mnv2_unet_is_wrapped_lazily():
-    pytest.importorskip("edgeseg.train.encoders", reason="train/encoders.py not present")
-    model = BUILDERS["mnv2_unet"](
-        input_shape=(32, 32, 1),
-        n_classes=1,
-        base_filters=4,
-        depth=2,
-        presence_head=False,
-        bn_momentum=0.9,
-        dropout=0.0,
-    )
-    assert model.output_shape == (None, 32, 32, 1)
 
 
 def test_macs_of_known_layers():

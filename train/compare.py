@@ -37,6 +37,7 @@ import numpy as np
 
 from edgeseg.baselines import BASELINES
 from edgeseg.config import (
+    ENCODER_ALIASES,
     ModelSpec,
     RunConfig,
 )
@@ -114,7 +115,7 @@ def check_methods(models: Sequence[str], baselines: Sequence[str]) -> None:
             f"--models is empty: pass e.g. --models resunet,unet ({_valid(BUILDERS)})"
         )
     for kind, names, valid in (
-        ("--models", models, BUILDERS),
+        ("--models", models, {**BUILDERS, **ENCODER_ALIASES}),
         ("--baselines", baselines, BASELINES),
     ):
         unknown = [n for n in names if n not in valid]

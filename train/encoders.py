@@ -202,31 +202,6 @@ def build_encoder_unet(
     return model
 
 
-def build_mnv2_unet(
-    input_shape: tuple[int, int, int] = (128, 128, 1),
-    n_classes: int = 1,
-    base_filters: int = 8,
-    depth: int = 5,
-    presence_head: bool = True,
-    bn_momentum: float = 0.9,
-    dropout: float = 0.1,
-) -> keras.Model:
-    """``build_model(arch="mnv2_unet")``: MobileNetV2 alpha 0.35, random init.
-
-    ``depth`` is fixed by the encoder (5 downsamplings) and ignored. For ImageNet weights or
-    another alpha call ``build_encoder_unet`` directly.
-    """
-    return build_encoder_unet(
-        "mobilenetv2",
-        input_shape,
-        n_classes,
-        presence_head,
-        base_filters=base_filters,
-        bn_momentum=bn_momentum,
-        dropout=dropout,
-    )
-
-
 def encoder_layers(model: keras.Model) -> list[layers.Layer]:
     """The layers that belong to the ImageNet encoder (not the input, stem, decoder or heads)."""
     return [

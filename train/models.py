@@ -205,7 +205,7 @@ def build_unet(
 
 
 def _lazy(module: str, name: str) -> Callable[..., keras.Model]:
-    """A builder imported on first use (zoo/encoder modules import this one's blocks)."""
+    """A builder imported on first use (the zoo imports this module's blocks)."""
 
     def build(*args, **kwargs) -> keras.Model:
         return getattr(importlib.import_module(module), name)(*args, **kwargs)
@@ -219,7 +219,6 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "attention_unet": _lazy("edgeseg.train.zoo", "build_attention_unet"),
     "unetpp": _lazy("edgeseg.train.zoo", "build_unetpp"),
     "fcn": _lazy("edgeseg.train.zoo", "build_fcn"),
-    "mnv2_unet": _lazy("edgeseg.train.encoders", "build_mnv2_unet"),
 }
 
 
@@ -240,7 +239,10 @@ def build_model(
     ``stem_stride`` None is the architecture's default (``config.default_stem_stride``).
     """
     if arch not in BUILDERS:
-        raise ConfigError(f"--arch {arch!r} is not one of {', '.join(sorted(BUILDERS))}")
+        raise ConfigError(
+            f"--arch {arch!r} is not one of {', '.join(sorted(BUILDERS))} (ImageNet-encoder "
+            "U-Nets: --encoder mobilenetv2 or mobilenetv3small; mnv2_unet is --encoder mobilenetv2)"
+        )
     if stem_stride is None:
         stem_stride = default_stem_stride(arch)
     stem = {}

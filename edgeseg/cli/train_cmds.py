@@ -44,7 +44,10 @@ def train(
     denoise: Annotated[str, typer.Option(help="none, median or gaussian.")] = "none",
     arch: Annotated[
         str,
-        typer.Option(help="resunet (default), unet, attention_unet, unetpp, mnv2_unet or fcn."),
+        typer.Option(
+            help="resunet (default), unet, attention_unet, unetpp or fcn; ImageNet-encoder "
+            "U-Nets come through --encoder (mnv2_unet is an alias of --encoder mobilenetv2)."
+        ),
     ] = "resunet",
     base_filters: Annotated[int, typer.Option(help="Filters at the first level.")] = 12,
     depth: Annotated[int, typer.Option(help="Number of down-sampling levels.")] = 3,
