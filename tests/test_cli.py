@@ -149,7 +149,7 @@ def test_encoder_alpha_reaches_the_run_config(synth_dir):
     "args,pattern",
     [
         (["data", "synth", "--out", "{tmp}/s", "--n", "0"], "Invalid value for '--n'"),
-        (["evaluate", "{tmp}", "--data", "{tmp}", "--threshold", "2"], "'--threshold'"),
+        (["evaluate", "{tmp}", "--data", "{tmp}", "--threshold", "2"], "--threshold 2.0: must"),
         (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--patience", "-1"], "--patience -1"),
         (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--lr", "-1"], "--lr -1.0: the"),
         (["qat", "{tmp}", "--lr", "0"], "--lr 0.0: the learning rate must be above 0"),

@@ -137,10 +137,11 @@ def evaluate(
     """
     from edgeseg.train.serialization import load_model, require_model
 
+    check_policy(empty_policy)
+    FrameContract.default().with_overrides(**overrides)  # names and ranges, before any work
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     contract = contract_for(cfg, **overrides)
-    check_policy(empty_policy)
     source = require_model(run_dir, which)
     samples, found_layout = discover(Path(data), layout)
     if total:

@@ -10,8 +10,14 @@ import typer
 from edgeseg.cli.app import app
 from edgeseg.cli.common import (
     EmptyPolicy,
+    LargestComponent,
+    MinArea,
+    PresenceGate,
+    PresenceThreshold,
+    Threshold,
     check_learning_rate,
     check_out_folder,
+    postprocess_overrides,
     require_tensorflow,
     say,
     user_errors,
@@ -135,21 +141,11 @@ def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A run directory from edgeseg train.")],
     data: Annotated[Path, typer.Option("--data", help="Labelled data to evaluate on.")],
     model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
-    threshold: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Override the run's threshold.")
-    ] = None,
-    min_area: Annotated[
-        int | None, typer.Option(min=0, help="Override the run's min-area.")
-    ] = None,
-    largest_component: Annotated[
-        bool | None, typer.Option(help="Override: keep only the largest component.")
-    ] = None,
-    presence_gate: Annotated[
-        bool | None, typer.Option(help="Override: empty the mask when presence is low.")
-    ] = None,
-    presence_threshold: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Override the gate's threshold.")
-    ] = None,
+    threshold: Threshold = None,
+    min_area: MinArea = None,
+    largest_component: LargestComponent = None,
+    presence_gate: PresenceGate = None,
+    presence_threshold: PresenceThreshold = None,
     layout: Annotated[str, typer.Option(help="auto, kaggle or paired.")] = "auto",
     out: Annotated[Path | None, typer.Option(help="Folder for evaluation.json.")] = None,
     empty_policy: EmptyPolicy = DEFAULT_POLICY,
@@ -175,11 +171,9 @@ def evaluate(
             progress=bar.advance,
             total=bar.total,
             empty_policy=empty_policy,
-            threshold=threshold,
-            min_area=min_area,
-            largest_component=largest_component,
-            presence_gate=presence_gate,
-            presence_threshold=presence_threshold,
+            **postprocess_overrides(
+                threshold, min_area, largest_component, presence_gate, presence_threshold
+            ),
         )
     say(report["table"])
     if report["cross_dataset"]:
