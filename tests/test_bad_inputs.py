@@ -184,6 +184,8 @@ CASES = [
     case("stream-limit-0", "stream {M} --frames ds/images --limit 0", "--limit"),
     case("stream-smoothing", "stream {M} --frames ds/images --smoothing 1.5", "--smoothing"),
     case("benchmark-runs-0", "benchmark {M} --runs 0", "--runs"),
+    case("benchmark-runs-huge", "benchmark {M} --runs 99999999999", "--runs"),
+    case("benchmark-warmup-huge", "benchmark {M} --warmup 99999999999", "--warmup"),
     # missing, wrong-kind and malformed inputs
     case("check-missing", "data check nowhere", "does not exist"),
     case("check-file", "data check afile", "is a file"),

@@ -136,8 +136,10 @@ def benchmark(
     backends: Annotated[str, typer.Option(help="Comma-separated backends.")] = "auto",
     delegates: Annotated[str, typer.Option(help="Comma-separated delegates.")] = "auto",
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts, e.g. 1,2.")] = "1",
-    runs: Annotated[int, typer.Option(min=1, help="Timed invocations per row.")] = 50,
-    warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up invocations.")] = 5,
+    runs: Annotated[int, typer.Option(min=1, max=100_000, help="Timed invocations per row.")] = 50,
+    warmup: Annotated[
+        int, typer.Option(min=0, max=10_000, help="Untimed warm-up invocations.")
+    ] = 5,
     frame: Annotated[Path | None, typer.Option(help="Frame for end-to-end timing.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write rows as JSON.")] = None,
     input_size: InputSize = None,
