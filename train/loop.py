@@ -99,6 +99,16 @@ def val_dice_key(logs: dict, prefix: str = "val_") -> str:
     return keys[0]
 
 
+def epoch_score(callback: keras.callbacks.Callback, logs: dict) -> float | None:
+    """The epoch's validation hard Dice for a checkpointing callback; None when the loss is not
+    finite, after setting ``callback.nan`` and stopping training."""
+    if not math.isfinite(float(logs.get("loss", 0.0))):
+        callback.nan = True
+        callback.model.stop_training = True
+        return None
+    return float(logs[val_dice_key(logs)])
+
+
 class CheckpointAndStop(keras.callbacks.Callback):
     """Saves last/best checkpoints and state.json each epoch; early-stops on validation Dice."""
 
@@ -115,11 +125,9 @@ class CheckpointAndStop(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        if not math.isfinite(float(logs.get("loss", 0.0))):
-            self.nan = True
-            self.model.stop_training = True
+        score = epoch_score(self, logs)
+        if score is None:
             return
-        score = float(logs[val_dice_key(logs)])
         improved = score > self.best
         if improved:
             self.best, self.best_epoch, self.wait = score, epoch, 0

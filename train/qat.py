@@ -33,7 +33,7 @@ from edgeseg.config import QAT_LEARNING_RATE, RunConfig, check_learning_rate, lo
 from edgeseg.errors import ConfigError, DataError, ModelError, TrainingError
 from edgeseg.io import building_folder, write_text_atomic
 from edgeseg.runlock import run_lock
-from edgeseg.train.loop import compile_model, val_dice_key
+from edgeseg.train.loop import compile_model, epoch_score, val_dice_key
 from edgeseg.train.serialization import QAT_DIR, load_model, model_path, save_model
 
 REPORT = "qat.json"
@@ -206,12 +206,9 @@ class _KeepBest(keras.callbacks.Callback):
         self.nan = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        if not np.isfinite(float(logs.get("loss", 0.0))):
-            self.nan = True
-            self.model.stop_training = True
+        score = epoch_score(self, logs or {})
+        if score is None:
             return
-        score = float(logs[val_dice_key(logs)])
         self.history.append(round(score, 6))
         improved = score > self.best
         if improved:
