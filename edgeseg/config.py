@@ -134,6 +134,11 @@ class ModelSpec:
         if encoder:
             object.__setattr__(self, "encoder", encoder)
             object.__setattr__(self, "arch", f"{encoder}_unet")
+            if self.stem_stride not in (None, 1) or self.refine:
+                raise ConfigError(
+                    f"--stem-stride/--refine apply to {' and '.join(STEM_ARCHS)}, "
+                    f"not --encoder {encoder}"
+                )
 
     def stem(self) -> int:
         """The stem stride: as given, else 2 for the U-Nets (``STEM_ARCHS``) and 1 otherwise."""

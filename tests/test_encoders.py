@@ -87,6 +87,8 @@ def test_one_door_for_encoders():
     assert model.count_params() == direct.count_params()
     with pytest.raises(ConfigError, match="mnv2_unet is --encoder mobilenetv2"):
         build_model("mnv2_unet", SHAPE, 2, 4, 5, False)  # no second, depth-ignoring builder
+    with pytest.raises(ConfigError, match="not --encoder mobilenetv2"):
+        ModelSpec(arch="mnv2_unet", stem_stride=2)  # refused before, by the mnv2_unet builder
 
 
 @pytest.mark.parametrize(
