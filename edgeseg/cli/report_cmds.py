@@ -154,6 +154,14 @@ def compare(
     say(f"wrote {result['out_dir']} (comparison.json, comparison.md, comparison.html)")
 
 
+ClassName = Annotated[
+    str | None, typer.Option("--class", help="The class to study (default: the run's first).")
+]
+SubjectRegex = Annotated[
+    str | None, typer.Option(help="Regex whose first group is a frame's subject.")
+]
+
+
 @app.command()
 @user_errors
 def analyze(
@@ -168,6 +176,8 @@ def analyze(
     ),
     credit: Credit = "",
     empty_policy: EmptyPolicy = DEFAULT_POLICY,
+    class_name: ClassName = None,
+    subject_regex: SubjectRegex = None,
 ) -> None:
     """Error analysis: missed nerves, false alarms, boundary errors, by image characteristics."""
     check_out_folder(out)
@@ -187,6 +197,8 @@ def analyze(
             total=bar.total,
             log=say,  # its closing line names the folder
             empty_policy=empty_policy,
+            class_name=class_name,
+            subject_regex=subject_regex,
         )
 
 
@@ -198,14 +210,31 @@ def tune_postprocess(
         Path | None, typer.Option(help="Data holding the run's validation subjects.")
     ] = None,
     model: Annotated[str, typer.Option(help="best, last or qat.")] = "best",
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default RUN_DIR/postprocess).")
+    ] = None,
     credit: Credit = "",
     empty_policy: EmptyPolicy = DEFAULT_POLICY,
+    class_name: ClassName = None,
+    subject_regex: Annotated[
+        str | None,
+        typer.Option(help="Regex whose first group is a frame's subject (default: the run's)."),
+    ] = None,
 ) -> None:
     """Measure each post-processing step on the run's validation frames (never the test split)."""
+    check_out_folder(out)
     require_tensorflow()
     from edgeseg.train.postprocess_tuning import tune_postprocess as run_tune
 
     result = run_tune(
-        run_dir, data=data, which=model, credit=credit, log=say, empty_policy=empty_policy
+        run_dir,
+        data=data,
+        which=model,
+        out=out,
+        credit=credit,
+        log=say,
+        empty_policy=empty_policy,
+        class_name=class_name,
+        subject_regex=subject_regex,
     )
     say(f"recommended: {result['flags']}")
