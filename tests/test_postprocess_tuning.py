@@ -160,6 +160,15 @@ def test_tunes_on_validation_subjects_only(tmp_path):
     # Without the training regex no frame maps to a validation subject: refuse, do not guess.
     with pytest.raises(ConfigError, match="validation subjects"):
         tune_postprocess(run, log=seen.append)
+    # A run that recorded its regex (as train does) is grouped the same way by default.
+    from dataclasses import replace
+
+    from edgeseg.config import load_config
+
+    replace(load_config(run), subject_regex=r"^(s\d+)_").save(run)
+    again = tune_postprocess(run, out=tmp_path / "again", log=seen.append)
+    assert again["full"]["frames"] == 8
+    assert again["full"]["baseline"] == report["full"]["baseline"]
 
 
 def test_missing_data_and_unknown_model_are_one_line_errors(tmp_path):
