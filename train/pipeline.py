@@ -219,9 +219,12 @@ def _build(build: Path, n: int, n_test: int, epochs: int, qat_epochs: int, seed:
         patience=epochs,
         subject_regex=SUBJECT_REGEX,
         qat=qat_epochs > 0,
-        qat_epochs=qat_epochs,
+        qat_epochs=max(qat_epochs, 1),  # unused without qat; the option must still be valid
         min_area=MIN_AREA,
         seed=seed,
+        # Op determinism: same seed -> same weights. Measured on 2 cores: 6 epochs in 34.9 s
+        # without, 32.8 s with (noise), identical weights either way on this CPU.
+        deterministic=True,
     )
     result = train_run(opt, log=log)
     exported_model = "qat" if qat_epochs > 0 else "best"
