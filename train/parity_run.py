@@ -1,15 +1,15 @@
 """``edgeseg parity``: does the int8 ``.tflite`` still segment like the Keras model it came from?
 
 Host side (TensorFlow): loads the run's float model (``RUN_DIR/model_best.h5``) and, when the run
-has one, its QAT model (``RUN_DIR/qat/model_best.h5``), runs them with
-:func:`edgeseg.train.evaluate.keras_predictor`, runs the ``.tflite`` with the device runtime's
-:class:`~edgeseg.edge_runtime.segmenter.Segmenter` (its own metadata: preprocessing, tensor
-quantization), and hands every frame's probabilities and presence scores to
-:class:`~edgeseg.evaluation.parity.ParityAccumulator`, which post-processes all models the same
+has one, its QAT model (``RUN_DIR/qat/model_best.h5``), runs them and the ``.tflite`` (through the
+device runtime's :class:`~edgeseg.edge_runtime.segmenter.Segmenter`: its own metadata, preprocessing
+and tensor quantization) as predictors of the one prediction loop
+(:mod:`edgeseg.evaluation.predictions`), and hands every frame's probabilities and presence scores
+to :class:`~edgeseg.evaluation.parity.ParityAccumulator`, which post-processes all models the same
 way (the run's ``postprocess``) and scores them at each frame's original size, under the chosen
-empty-mask policy. Frames are grouped by subject (``--subject-regex``, by default the run's) so
-the verdict's intervals resample subjects. Latency of the three paths is measured on one frame,
-and ``report.json`` + ``report.html`` are written (only once everything else succeeded).
+empty-mask policy. Frames are grouped by subject (``--subject-regex``, by default the run's) so the
+verdict's intervals resample subjects. Latency of the three paths is measured on one frame, and
+``report.json`` + ``report.html`` are written (only once everything else succeeded).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from edgeseg.config import RunConfig, load_config
-from edgeseg.contract import class_color, float_input
-from edgeseg.datasets import Sample, discover, read_sample_mask
+from edgeseg.contract import FrameContract, class_color, float_input
+from edgeseg.datasets import Sample, discover
 from edgeseg.edge_runtime.benchmark import time_calls
 from edgeseg.edge_runtime.metadata import read_metadata
 from edgeseg.edge_runtime.segmenter import Segmenter, overlay
@@ -33,6 +33,7 @@ from edgeseg.errors import ConfigError, DataError, ModelError
 from edgeseg.evaluation.html import OverlayFrame
 from edgeseg.evaluation.parity import MIN_FRAMES, ParityAccumulator
 from edgeseg.evaluation.parity_report import write_report
+from edgeseg.evaluation.predictions import keras_predictor, read_labelled, segmenter_predictor
 from edgeseg.evaluation.verdict import Tolerances
 from edgeseg.imaging import read_gray, read_mask
 from edgeseg.metrics import DEFAULT_POLICY, check_policy
@@ -203,19 +204,23 @@ def _run_models(
     predictors: dict[str, Callable],
     seg: Segmenter,
 ) -> tuple[dict[str, list[np.ndarray]], dict[str, list[float | None]]]:
-    """Every model on a batch of gray frames -> ({model: probs}, {model: presence})."""
-    inputs = np.stack([preprocess(f, cfg.preprocessing) for f in frames])
+    """Every model on a batch of gray frames -> ({model: probs}, {model: presence}).
+
+    The Keras models see frames prepared by the run's config, the ``.tflite`` by its own
+    metadata (``seg.contract``), each as it is deployed; both are :data:`Predictor` s of the
+    one prediction loop (:mod:`edgeseg.evaluation.predictions`).
+    """
+    run_contract = FrameContract.from_run_config(cfg)
+    prepared = {
+        **{name: (run_contract, predict) for name, predict in predictors.items()},
+        INT8: (seg.contract, segmenter_predictor(seg)),
+    }
     probs: dict[str, list[np.ndarray]] = {}
     scores: dict[str, list[float | None]] = {}
-    for name, predict in predictors.items():
-        p, s = predict(inputs)
+    for name, (contract, predict) in prepared.items():
+        p, s = predict(np.stack([contract.prepare(f) for f in frames]))
         probs[name] = [np.asarray(p[k], dtype=np.float64) for k in range(len(frames))]
         scores[name] = [None if s is None else float(s[k]) for k in range(len(frames))]
-    probs[INT8], scores[INT8] = [], []
-    for gray in frames:
-        result = seg.segment(gray)
-        probs[INT8].append(result.prob.astype(np.float64))
-        scores[INT8].append(result.presence)
     return probs, scores
 
 
@@ -255,7 +260,6 @@ def run_parity(
     ``passed``, ``verdict.reasons``, ``paths``, ``line``).
     """
     import edgeseg.train.qat  # noqa: F401  (registers edgeseg QuantizeConfigs for loading)
-    from edgeseg.train.evaluate import keras_predictor
     from edgeseg.train.serialization import load_model, model_path
 
     say = progress or (lambda _m: None)
@@ -319,20 +323,19 @@ def run_parity(
     )
     values = [c.value for c in cfg.classes]
     say(f"running {len(keras_models) + 1} models on {len(samples)} frames")
-    for lo in range(0, len(samples), BATCH):
-        chunk = samples[lo : lo + BATCH]
-        frames = [read_gray(s.image) for s in chunk]
-        gts = [read_sample_mask(s, values, f.shape) for s, f in zip(chunk, frames, strict=True)]
-        probs, scores = _run_models(frames, cfg, predictors, seg)
-        for k, (sample, gt) in enumerate(zip(chunk, gts, strict=True)):
+    done = 0
+    for chunk in read_labelled(samples, values, BATCH):
+        probs, scores = _run_models([item.frame for item in chunk], cfg, predictors, seg)
+        for k, item in enumerate(chunk):
             acc.add(
-                gt,
+                item.gt,
                 {m: p[k] for m, p in probs.items()},
                 {m: s[k] for m, s in scores.items()},
-                sample.name,
-                sample.subject,
+                item.sample.name,
+                item.sample.subject,
             )
-        say(f"{min(lo + BATCH, len(samples))}/{len(samples)} frames")
+        done += len(chunk)
+        say(f"{done}/{len(samples)} frames")
     report = acc.result(seed=seed)
 
     say("measuring latency")
