@@ -173,7 +173,8 @@ def _cli(*args: str) -> list[str]:
 def test_interrupted_force_keeps_the_old_run_or_completes(old_run, data, tmp_path, sig):
     """Kill ``train --force`` at a random moment: the old run byte for byte, or the new one whole.
 
-    The moment is drawn from the time a full run takes here (seed in the failure message).
+    The moment is drawn in proportion to this machine's start-up time (seed in the failure
+    message; EDGESEG_KILL_SEED replays one).
     """
     run = _copy(old_run, tmp_path / "run")
     before = _snapshot(run)
@@ -190,7 +191,8 @@ def test_interrupted_force_keeps_the_old_run_or_completes(old_run, data, tmp_pat
     # Wait until the new run is being built (or done), then kill after a random extra delay.
     while not list(run.parent.glob(f".{run.name}.building-*")) and proc.poll() is None:
         time.sleep(0.05)
-    time.sleep(rng.uniform(0.0, max(0.5, (time.time() - start) * 0.5)))
+    # Start-up (import, data) took t; training 2 epochs takes a few t more: 0..8t covers both.
+    time.sleep(rng.uniform(0.0, 8 * (time.time() - start)))
     proc.send_signal(sig)
     proc.communicate(timeout=300)
     after = _snapshot(run)
