@@ -259,6 +259,9 @@ def compare(
     ``empty_policy``: how frames with empty masks score (``edgeseg.metrics.EMPTY_POLICIES``).
     Returns ``{"results", "timing", "table", "files", "out_dir", "seconds"}``.
     """
+    from edgeseg.config import check_seed
+
+    check_seed(seed)  # before any work: numpy's traceback otherwise (H4, issue 18)
     import tf_keras as keras
 
     from edgeseg.train.evaluate import (
