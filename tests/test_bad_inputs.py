@@ -343,6 +343,7 @@ TF_CASES = [
     ("convert-config-list", "convert run --int8", b"[1]", "config.json holds a list"),
     ("evaluate-config-utf8", "evaluate run --data ds", b"\xff\xfe\x00", "is not UTF-8"),
     ("train-seed-negative", "train --data ds --out newrun --seed -1 --epochs 1", None, "--seed"),
+    ("compare-seed-negative", "compare --data ds --out cmp --seed -1 --epochs 1", None, "--seed"),
 ]
 
 
