@@ -77,6 +77,7 @@ _OS_FAULTS = {
     errno.ENOENT: ("no such file or folder", "check the path"),
     errno.ELOOP: ("too many levels of symbolic links", "check the path"),
     errno.EIO: ("input/output error", "check the disk and run again"),
+    errno.EPIPE: ("the output pipe was closed", "let the reader take the whole output"),
 }
 
 
