@@ -213,8 +213,8 @@ def pipeline(
     out: Annotated[Path, typer.Option(help="Where everything goes.")] = Path("edgeseg-out"),
     n: Annotated[int, typer.Option(min=40, help="Synthetic training frames to make.")] = 160,
     n_test: Annotated[
-        int, typer.Option(min=40, help="Synthetic held-out test frames (parity, evaluate).")
-    ] = 300,
+        int, typer.Option(min=40, help="Held-out test frames, 2 per subject (parity, evaluate).")
+    ] = 600,
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 36,
     qat_epochs: Annotated[int, typer.Option(min=0, help="QAT epochs (0: post-training int8).")] = 3,
     seed: Annotated[
