@@ -197,42 +197,74 @@ def _files(out: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", ["SIGINT", "SIGKILL"])
-def test_interrupted_force_keeps_the_old_output_or_completes(tmp_path, signum):
-    """Kill ``pipeline --force`` at a random moment: the old output is byte-identical, or the
-    new one is complete; the user's file is never touched."""
+def test_interrupted_force_keeps_the_old_output_or_completes(tmp_path):
+    """Kill ``pipeline --force`` at a random moment (SIGINT, then SIGKILL): each time the old
+    output is byte-identical, or the new one is complete; the user's file is never touched."""
     import random
     import signal
     import subprocess
     import time
 
     pytest.importorskip("tensorflow")
+    from edgeseg.edge_runtime.metadata import read_metadata
+
     out = tmp_path / "out"
     start = time.time()
     first = subprocess.run(_pipeline(out, "--seed", "1"), capture_output=True, text=True)
     full = time.time() - start
     assert first.returncode in (0, 1, 3), first.stderr[-2000:]
+    # built beside, relocated: nothing recorded points at the staging folder
+    assert load_config(out / "run").data == str((out / "data" / "train").resolve())
+    staged = [k for k, v in _files(out).items() if b".out.pipeline-" in v]
+    assert not staged, staged
+    meta = read_metadata(out / "run" / "export" / "model_int8.tflite")  # checks the weights too
+    assert meta["config_sha256"] == load_config(out / "run").sha256()
     (out / "notes.md").write_text("the user's own file")
-    old = _files(out)
-    proc = subprocess.Popen(
-        _pipeline(out, "--seed", "2", "--force"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(random.Random(signum).uniform(0.2, 1.1) * full)
-    proc.send_signal(getattr(signal, signum))
-    proc.wait(timeout=300)
-    now = _files(out)
-    assert now["notes.md"] == b"the user's own file"
-    if now != old:  # then the new output must be whole
-        summary = json.loads(now[PIPELINE_FILE])
-        assert summary["seed"] == 2 and set(summary["owned"]) == set(OWNED)
-        assert load_config(out / "run").train.seed == 2
-        assert any(k.startswith("parity/report") for k in now)
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.pipeline-")]
-    if signum == "SIGINT":
-        assert not leftovers  # SIGINT cleans up its staging folder
-    else:  # SIGKILL cannot; the next run's staging removes it (its process is gone)
-        with staging(out) as build:
-            others = [p for p in tmp_path.iterdir() if p.name.startswith(".out.pipeline-")]
-            assert others == [build]
+    rng = random.Random(0)
+    for seed, signum in ((2, signal.SIGINT), (3, signal.SIGKILL)):
+        old = _files(out)
+        proc = subprocess.Popen(
+            _pipeline(out, "--seed", str(seed), "--force"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.15, 0.9) * full)
+        proc.send_signal(signum)
+        proc.wait(timeout=600)
+        now = _files(out)
+        assert now["notes.md"] == b"the user's own file"
+        if now != old:  # then the new output must be whole
+            summary = json.loads(now[PIPELINE_FILE])
+            assert summary["seed"] == seed and set(summary["owned"]) == set(OWNED)
+            assert load_config(out / "run").train.seed == seed
+            assert any(k.startswith("parity/report") for k in now)
+        leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".out.pipeline-")]
+        if signum == signal.SIGINT:
+            assert not leftovers  # SIGINT cleans up its staging folder
+    # SIGKILL cannot clean up; the next run's staging removes what a dead process left
+    with staging(out) as build:
+        assert [p for p in tmp_path.iterdir() if p.name.startswith(".out.pipeline-")] == [build]
+
+
+# ----------------------------------------------------------------------- the gate downstream
+
+
+def test_a_recorded_gate_reaches_the_runtime_through_the_metadata(tiny_tflite, tmp_path):
+    """A gate in the metadata is applied by the Segmenter (the Java core's twin is
+    SegmentationPipelineTest.presenceGateEmptiesTheMask)."""
+    from edgeseg.edge_runtime.metadata import read_metadata, write_metadata
+    from edgeseg.edge_runtime.segmenter import Segmenter
+
+    meta = read_metadata(tiny_tflite["i8"])
+    frame = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)
+    masks = {}
+    for gate in (False, True):
+        meta["postprocess"].update(
+            threshold=0.01, min_area=0, presence_gate=gate, presence_threshold=0.999
+        )
+        path = write_metadata(tiny_tflite["i8"], meta, out_path=tmp_path / f"gate_{gate}.tflite")
+        assert read_metadata(path)["postprocess"]["presence_gate"] is gate
+        result = Segmenter(path, delegate="cpu").segment(frame)
+        assert result.presence is not None and result.presence < 0.999
+        masks[gate] = result.mask
+    assert masks[False].any() and not masks[True].any()
