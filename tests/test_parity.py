@@ -417,8 +417,12 @@ def test_parity_and_report_import_without_tensorflow(tmp_path):
 
 def damage_int8_weights(src: Path, dst: Path, noise: float = 0.1, seed: int = 0) -> int:
     """Copy a .tflite with Gaussian noise (about 1-3 quantization steps) on every CONV_2D's int8
-    weights, edited in place in the flatbuffer (metadata and everything else untouched)."""
+    weights, edited in place in the flatbuffer, then its weight digest recorded anew: a model
+    exported that badly, not a damaged file (which the runtime refuses to load)."""
     from ai_edge_litert import schema_py_generated as schema
+
+    from edgeseg.edge_runtime.integrity import WEIGHTS_NAME, weights_entry
+    from edgeseg.edge_runtime.metadata import embed_metadata
 
     data = bytearray(Path(src).read_bytes())
     model = schema.Model.GetRootAs(data, 0)
@@ -437,7 +441,8 @@ def damage_int8_weights(src: Path, dst: Path, noise: float = 0.1, seed: int = 0)
         step = rng.normal(0.0, noise * np.abs(q).mean() + 1.0, q.shape)
         q[:] = np.clip(np.rint(q + step), -127, 127).astype(np.int8)
         damaged += 1
-    Path(dst).write_bytes(bytes(data))
+    data = embed_metadata(bytes(data), weights_entry(bytes(data)), WEIGHTS_NAME)
+    Path(dst).write_bytes(data)
     return damaged
 
 
