@@ -16,17 +16,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from edgeseg.io import pid_alive
+
 PREFIX = "edgeseg-convert-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def sweep_stale(root: Path | None = None) -> list[Path]:
@@ -35,7 +27,7 @@ def sweep_stale(root: Path | None = None) -> list[Path]:
     removed = []
     for folder in root.glob(f"{PREFIX}*"):
         pid = folder.name[len(PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed

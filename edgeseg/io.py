@@ -134,12 +134,16 @@ def swap_in_folder(new: Path, target: Path) -> None:
         old.unlink()
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (another user's process counts as running).
+
+    The one liveness rule for stale build folders, run locks and conversion scratch folders.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError, ValueError):
+    except (OSError, OverflowError, ValueError):
         return True  # someone else's process (or not a pid we can ask about): leave it
     return True
 
@@ -149,7 +153,7 @@ def remove_stale_builds(target: Path) -> list[Path]:
     removed = []
     for sibling in Path(target).parent.glob(f".{Path(target).name}.building-*"):
         pid = sibling.name.rsplit(".building-", 1)[1].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)) and sibling.is_dir():
+        if pid.isdigit() and not pid_alive(int(pid)) and sibling.is_dir():
             shutil.rmtree(sibling, ignore_errors=True)
             removed.append(sibling)
     return removed

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from edgeseg.errors import ConfigError
+from edgeseg.io import pid_alive
 
 try:
     import fcntl
@@ -56,16 +57,6 @@ def describe(holder: dict) -> str:
         f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} "
         f"({holder.get('command', '?')}) since {since}"
     )
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 def _busy(run_dir: Path, holder: dict) -> ConfigError:
@@ -113,7 +104,7 @@ def _acquire_exclusive(path: Path, run_dir: Path, command: str) -> int:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             holder = _holder(path)
-            stale = holder.get("host") == socket.gethostname() and not _pid_alive(
+            stale = holder.get("host") == socket.gethostname() and not pid_alive(
                 int(holder.get("pid", 0) or 0)
             )
             if not stale:
