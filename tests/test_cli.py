@@ -152,7 +152,10 @@ def test_encoder_alpha_reaches_the_run_config(synth_dir):
         (["evaluate", "{tmp}", "--data", "{tmp}", "--threshold", "2"], "--threshold 2.0: must"),
         (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--patience", "-1"], "--patience -1"),
         (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--lr", "-1"], "--lr -1.0: the"),
-        (["qat", "{tmp}", "--lr", "0"], "--lr 0.0: the learning rate must be above 0"),
+        (
+            ["qat", "{tmp}", "--lr", "0"],
+            "--lr 0.0: the learning rate must be a finite number above 0",
+        ),
         (["pipeline", "--out", "{tmp}/p", "--epochs", "0"], "Invalid value for '--epochs'"),
         (["benchmark", "{tmp}/m.tflite", "--threads", "a"], "--threads 'a': expected"),
         (["stream", "{tmp}/m.tflite", "--frames", "{tmp}", "--limit", "0"], "--limit 0"),
