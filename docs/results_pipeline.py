@@ -159,7 +159,12 @@ def _seed_lines(rel: str = PIPELINE_SEEDS_JSON) -> list[str]:
         f"`{str(data.get('commit'))[:7]}` on "
         f"{text(dig(data, 'machine', 'cpu'))}: {how}. Each seed then ran a second time into "
         "`edgeseg-out-2`; 'rerun identical' compares the two parity reports' Dice of every "
-        "model, every check's interval, and every frame's Dice and presence score.",
+        "model, every check's interval, and every frame's Dice and presence score"
+        + (
+            "."
+            if any("rerun_identical" in as_dict(r) for r in as_list(data.get("runs")))
+            else " (not run here: this round stopped when the test split changed)."
+        ),
         "",
         *table(
             [
