@@ -148,11 +148,15 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_builds(target: Path) -> list[Path]:
-    """Delete ``.NAME.building-PID-*`` siblings of ``target`` whose process PID has ended."""
+def remove_stale_builds(target: Path, kind: str = "building") -> list[Path]:
+    """Delete ``.NAME.KIND-PID-*`` siblings of ``target`` whose process PID has ended.
+
+    ``kind`` names the staging folders' maker: ``building`` (:func:`building_folder`),
+    ``pipeline`` (``edgeseg pipeline``'s staging folder).
+    """
     removed = []
-    for sibling in Path(target).parent.glob(f".{Path(target).name}.building-*"):
-        pid = sibling.name.rsplit(".building-", 1)[1].split("-", 1)[0]
+    for sibling in Path(target).parent.glob(f".{Path(target).name}.{kind}-*"):
+        pid = sibling.name.rsplit(f".{kind}-", 1)[1].split("-", 1)[0]
         if pid.isdigit() and not pid_alive(int(pid)) and sibling.is_dir():
             shutil.rmtree(sibling, ignore_errors=True)
             removed.append(sibling)

@@ -30,7 +30,12 @@ from typing import Any
 
 from edgeseg.config import CONFIG_NAME, load_config
 from edgeseg.errors import ConfigError
-from edgeseg.io import swap_in_folder, write_bytes_atomic, write_text_atomic
+from edgeseg.io import (
+    remove_stale_builds,
+    swap_in_folder,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 
 Log = Callable[[str], None]
 
@@ -103,30 +108,12 @@ def check_out(out: Path, force: bool) -> None:
         )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_stale(parent: Path, name: str) -> None:
-    """Remove staging folders of ``name`` left by pipeline processes that are gone (kill -9)."""
-    for entry in parent.glob(f".{name}{_STAGING}*"):
-        pid = entry.name[len(f".{name}{_STAGING}") :].split("-")[0]
-        if pid.isdigit() and not _pid_alive(int(pid)) and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-
-
 @contextmanager
 def staging(out: Path) -> Iterator[Path]:
     """A hidden sibling of ``out`` to build in; removed on every exit that Python sees."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(out.parent, out.name)
+    remove_stale_builds(out, kind="pipeline")
     build = Path(tempfile.mkdtemp(prefix=f".{out.name}{_STAGING}{os.getpid()}-", dir=out.parent))
     try:
         yield build
