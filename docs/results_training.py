@@ -306,7 +306,8 @@ def parity_report(rep: Any) -> list[str]:
         f"**Verdict: {verdict_word(verdict)}**",
         "",
     ]
-    lines += [f"- reason: {r}" for r in as_list(dig(verdict, "reasons"))]
+    reasons = [f"- reason: {r}" for r in as_list(dig(verdict, "reasons"))]
+    lines += [*reasons, ""] if reasons else []  # a list ends before the table starts
     rows = [
         [
             text(dig(c, "check")),
