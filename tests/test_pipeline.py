@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeseg.config import PostProcess, load_config
+from edgeseg.config import SEED_MAX, PostProcess, load_config
 from edgeseg.errors import ConfigError
 from edgeseg.train.pipeline import (
     OWNED,
@@ -126,6 +126,10 @@ def test_seed_gives_the_same_synthetic_splits(tmp_path):
     assert digests["a"][0] != digests["a"][1]  # train and test never share frames
     with pytest.raises(ConfigError, match="--seed -1"):
         data_seeds(-1)
+    top = (SEED_MAX - 1) // 2  # the test split's seed 2 seed + 1 must be a seed too
+    assert data_seeds(top)[1] <= SEED_MAX
+    with pytest.raises(ConfigError, match="--seed"):
+        data_seeds(top + 1)
 
 
 # ----------------------------------------------------------------------- ownership

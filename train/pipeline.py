@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edgeseg.config import CONFIG_NAME, load_config
+from edgeseg.config import CONFIG_NAME, SEED_MAX, check_count, load_config
 from edgeseg.errors import ConfigError
 from edgeseg.io import (
     remove_stale_builds,
@@ -63,9 +63,11 @@ def without_next_hints(log: Log) -> Log:
 
 
 def data_seeds(seed: int) -> tuple[int, int]:
-    """Seeds of the training and the test split: (2 seed, 2 seed + 1), so 0 gives (0, 1)."""
-    if seed < 0:
-        raise ConfigError(f"--seed {seed}: must be 0 or more")
+    """Seeds of the training and the test split: (2 seed, 2 seed + 1), so 0 gives (0, 1).
+
+    The seed rule is :func:`edgeseg.config.check_seed`'s, bounded so that 2 seed + 1 is a seed.
+    """
+    check_count(seed, "--seed", 0, (SEED_MAX - 1) // 2)
     return 2 * seed, 2 * seed + 1
 
 

@@ -85,9 +85,6 @@ def train_run(opt: TrainOptions, log: Log = print):
     """
     from edgeseg.train.loop import run_folder, train
 
-    check_learning_rate(opt.lr)
-    if opt.qat:
-        check_learning_rate(opt.qat_lr, "--qat-lr")
     with run_folder(opt.out, opt.resume, opt.force) as work:
         if work != Path(opt.out):  # name the run, not the hidden folder it is built in
             log = _renaming(log, work, Path(opt.out))
@@ -133,6 +130,7 @@ def qat_run(
     """``edgeseg qat RUN_DIR``: QAT fine-tune on the run's own recorded split."""
     from edgeseg.train.qat import qat_finetune
 
+    check_learning_rate(lr)  # before the frames are loaded
     cfg, train_arrays, val_arrays = load_split(load_config(run_dir), resplit=False, run_dir=run_dir)
     return qat_finetune(
         run_dir,

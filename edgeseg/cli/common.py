@@ -100,16 +100,6 @@ def check_out_folder(path: Path | None, flag: str = "--out") -> None:
         check_output_folder(path, flag)
 
 
-def check_learning_rate(lr: float) -> None:
-    """The library's rule (finite, above 0), applied before any work."""
-    from edgeseg.config import check_learning_rate as check
-
-    try:
-        check(lr)
-    except EdgesegError as exc:
-        fail(str(exc))
-
-
 def check_out_file(path: Path | None, flag: str) -> None:
     """Fail before any work when ``path`` is a folder or its parent is a file."""
     if path is None:

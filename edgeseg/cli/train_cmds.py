@@ -15,7 +15,6 @@ from edgeseg.cli.common import (
     PresenceGate,
     PresenceThreshold,
     Threshold,
-    check_learning_rate,
     check_out_folder,
     postprocess_overrides,
     require_tensorflow,
@@ -200,7 +199,6 @@ def qat_command(
     \b
     Example: edgeseg qat runs/usgra-nerve --epochs 5
     """
-    check_learning_rate(lr)
     require_tensorflow()
     from edgeseg.train.runner import qat_run
 
