@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import site
 import subprocess
 import sys
@@ -19,7 +20,30 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("tf_keras")
 
 ROOT = Path(__file__).resolve().parents[1]
+# What a source distribution holds: pyproject's package folders, the bundled data, the readme.
+SOURCE = (
+    "pyproject.toml",
+    "README.md",
+    "edgeseg",
+    "train",
+    "convert",
+    "edge_runtime",
+    "calibration_data",
+)
 pytestmark = pytest.mark.slow
+
+
+def _source_copy(where: Path) -> Path:
+    """The package's sources copied to ``where``: pip builds there (its build/ and egg-info),
+    never in the checkout, where a stale build/lib would also ship files deleted since."""
+    where.mkdir(parents=True)
+    for name in SOURCE:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, where / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, where / name)
+    return where
 
 
 def _venv(where: Path) -> Path:
@@ -60,7 +84,15 @@ def test_installed_package_converts_int8_with_the_bundled_calibration_set(tmp_pa
     python = _venv(tmp_path / "venv")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_REQUIRE_VIRTUALENV")}
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            str(_source_copy(tmp_path / "src")),
+        ],
         capture_output=True,
         text=True,
         env=env,
