@@ -99,10 +99,10 @@ def main() -> int:
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    import numpy as np
     from PIL import Image
 
     from edgeseg import __version__
+    from edgeseg.contract import float_input
     from edgeseg.edge_runtime.benchmark import benchmark_one, synthetic_frame, time_calls
     from edgeseg.imaging import read_gray
     from edgeseg.io import write_text_atomic
@@ -120,7 +120,7 @@ def main() -> int:
         from edgeseg.config import load_config
 
         cfg = load_config(run)
-        x = (preprocess(gray, cfg.preprocessing).astype(np.float32) / 255.0)[None, ..., None]
+        x = float_input(preprocess(gray, cfg.preprocessing))  # the contract's input scale
 
         rows = []
         log("timing Keras model.predict")

@@ -37,7 +37,6 @@ from edgeseg.edge_runtime.segmenter import Segmenter
 from edgeseg.errors import ConfigError, DependencyError
 from edgeseg.imaging import read_gray
 from edgeseg.io import write_text_atomic
-from edgeseg.preprocess import preprocess
 
 SCHEMA = "edgeseg.benchmark/1"
 DEFAULT_FRAME_SIZE = (480, 640)  # (height, width): a typical ultrasound frame grab
@@ -164,7 +163,7 @@ def benchmark_one(
         init_ms = (time.perf_counter() - t0) * 1000.0
     info = seg.info
     gray = read_gray(frame_path)
-    seg.set_input(preprocess(gray, seg.metadata.preprocessing))
+    seg.set_input(seg.contract.prepare(gray))
 
     invoke = seg.interpreter.invoke
     t0 = time.perf_counter()

@@ -77,7 +77,7 @@ def measure_latency(
     for name, model in keras_models.items():
         ms = time_calls(lambda m=model: m.predict(x, verbose=0), runs, warmup)
         rows.append(_latency_row(name, "Keras model.predict, 1 frame", ms))
-    seg.set_input(preprocess(gray, seg.metadata.preprocessing))
+    seg.set_input(seg.contract.prepare(gray))
     invoke = time_calls(seg.interpreter.invoke, runs, warmup)
     rows.append(_latency_row(INT8, "LiteRT invoke() only", invoke))
     e2e = time_calls(lambda: seg.segment(frame_path), runs, warmup)
