@@ -19,7 +19,7 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
-.venv/bin/python -m pip install --quiet -e ".[train,dev]"
+.venv/bin/python -m pip install --quiet -e ".[train,dev,video,dicom,kaggle]"
 
 # Debian packages the tests use: Chromium renders the parity report, JUnit 5 runs the Java core.
 need=()
@@ -38,6 +38,16 @@ echo "== ruff"
 if [ -x android_demo/core/run-tests.sh ] || [ -f android_demo/core/run-tests.sh ]; then
   echo "== Java core tests (android_demo/core)"
   bash android_demo/core/run-tests.sh
+fi
+
+if [ -f android_demo/tools/check-kotlin.sh ]; then
+  echo "== Kotlin sources compile (android_demo/app)"
+  bash android_demo/tools/check-kotlin.sh
+fi
+
+if [ -f web_demo/setup.sh ]; then
+  echo "== web demo dependencies (npm ci from the lockfile)"
+  bash web_demo/setup.sh
 fi
 
 echo "== pytest"
