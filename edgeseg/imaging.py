@@ -159,10 +159,16 @@ def labels_to_channels(
     return np.stack([(label == v) for v in values], axis=-1).astype(np.uint8)
 
 
+def read_mask_labels(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, bool]:
+    """A mask's raw values HxW and whether they are palette indices (``indexed``)."""
+    img = _open(Path(path), max_pixels)
+    return _label_values(img, path), img.mode == "P"
+
+
 def read_mask(path: Path, values: Sequence[int], max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a mask file as HxWxC binary channels (see ``labels_to_channels``)."""
-    img = _open(Path(path), max_pixels)
-    return labels_to_channels(_label_values(img, path), values, path, indexed=img.mode == "P")
+    label, indexed = read_mask_labels(path, max_pixels)
+    return labels_to_channels(label, values, path, indexed=indexed)
 
 
 def resize_gray(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:

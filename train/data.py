@@ -104,6 +104,18 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return batch_dataset(ds, batch_size, presence_head, augment, seed)
+
+
+def batch_dataset(
+    ds: tf.data.Dataset,
+    batch_size: int,
+    presence_head: bool,
+    augment: Augment | None,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Frames (x (H,W,1) float, y (H,W,C) float) -> augmented batches, as ``make_dataset``'s;
+    also the end of the streamed shard pipeline (``edgeseg.train.shard_stream``)."""
     ds = ds.batch(batch_size, drop_remainder=False)
     if augment is not None:
         counter = tf.data.Dataset.counter()
@@ -126,3 +138,13 @@ def make_dataset(
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def as_dataset(data, cfg, augment: Augment | None, shuffle: bool) -> tf.data.Dataset:
+    """A run's batches from in-memory arrays ``(images, masks)`` (``make_dataset``) or from a
+    streamed shard part (``edgeseg.train.shard_stream.ShardPart``), with the config's batch
+    size, presence head and seed."""
+    args = (cfg.train.batch_size, cfg.model.presence_head, augment, shuffle, cfg.train.seed)
+    if isinstance(data, tuple):
+        return make_dataset(*data, *args)
+    return data.dataset(*args)

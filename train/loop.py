@@ -28,7 +28,7 @@ from edgeseg.config import RunConfig, check_learning_rate
 from edgeseg.errors import ConfigError, TrainingError
 from edgeseg.io import building_folder, write_text_atomic
 from edgeseg.runlock import run_lock
-from edgeseg.train.data import Augment, make_dataset
+from edgeseg.train.data import Augment, as_dataset
 from edgeseg.train.losses import LOSSES, hard_dice
 from edgeseg.train.models import build_model
 from edgeseg.train.serialization import (
@@ -287,10 +287,8 @@ def train(
         compile_model(model, cfg)
     cfg.save(run_dir)
     augment = Augment() if cfg.train.augment else None
-    train_ds = make_dataset(
-        *train_arrays, cfg.train.batch_size, cfg.model.presence_head, augment, True, cfg.train.seed
-    )
-    val_ds = make_dataset(*val_arrays, cfg.train.batch_size, cfg.model.presence_head, None, False)
+    train_ds = as_dataset(train_arrays, cfg, augment, shuffle=True)
+    val_ds = as_dataset(val_arrays, cfg, None, shuffle=False)
     checkpoint = CheckpointAndStop(run_dir, cfg.train.patience, state, log)
     callbacks = [
         checkpoint,

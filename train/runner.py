@@ -16,6 +16,8 @@ from edgeseg.datasets import discover, load_arrays, subject_split
 from edgeseg.errors import ConfigError
 from edgeseg.progress import progress_bar
 from edgeseg.train.options import TrainOptions, config_from_options, train_options
+from edgeseg.train.shard_manifest import LAYOUT as SHARD_LAYOUT
+from edgeseg.train.shard_manifest import is_shard_folder
 
 __all__ = [
     "TrainOptions",
@@ -46,9 +48,15 @@ def load_split(cfg: RunConfig, resplit: bool = True, run_dir: Path | None = None
     """
     manifest = Path(cfg.manifest) if cfg.manifest else None
     data_hint = "pass --data DIR" if resplit else _recorded_hint(run_dir, "data")
-    samples, layout = discover(
-        Path(cfg.data), cfg.layout or "auto", cfg.subject_regex, manifest, hint=data_hint
-    )
+    shards = is_shard_folder(cfg.data)  # packed TFRecords: streamed, not loaded (shard_stream)
+    if shards:
+        from edgeseg.train.shard_stream import open_shards, shard_part
+
+        samples, layout = open_shards(cfg)
+    else:
+        samples, layout = discover(
+            Path(cfg.data), cfg.layout or "auto", cfg.subject_regex, manifest, hint=data_hint
+        )
     if cfg.val_data:
         train_s = samples
         val_hint = "pass --val-data DIR" if resplit else _recorded_hint(run_dir, "val_data")
@@ -63,9 +71,12 @@ def load_split(cfg: RunConfig, resplit: bool = True, run_dir: Path | None = None
                 f"the split recorded in config.json does not match the frames in {cfg.data}: "
                 "was the data moved or renamed?"
             )
-    with progress_bar("loading frames", len(train_s) + len(val_s)) as bar:
-        train_arrays = load_arrays(train_s, cfg.preprocessing, cfg.classes, bar.advance)
-        val_arrays = load_arrays(val_s, cfg.preprocessing, cfg.classes, bar.advance)
+    if shards:
+        train_arrays, val_arrays = shard_part(cfg, train_s), shard_part(cfg, val_s)
+    else:
+        with progress_bar("loading frames", len(train_s) + len(val_s)) as bar:
+            train_arrays = load_arrays(train_s, cfg.preprocessing, cfg.classes, bar.advance)
+            val_arrays = load_arrays(val_s, cfg.preprocessing, cfg.classes, bar.advance)
     cfg = replace(
         cfg,
         layout=layout,
@@ -91,7 +102,11 @@ def train_run(opt: TrainOptions, log: Log = print):
         if opt.resume:
             cfg = load_config(work)
         else:
-            _, layout = discover(Path(opt.data), opt.layout, opt.subject_regex, opt.manifest)
+            layout = (
+                SHARD_LAYOUT
+                if is_shard_folder(opt.data)
+                else discover(Path(opt.data), opt.layout, opt.subject_regex, opt.manifest)[1]
+            )
             cfg = config_from_options(opt, layout)
         cfg, train_arrays, val_arrays = load_split(cfg, resplit=not opt.resume, run_dir=opt.out)
         log(
@@ -105,8 +120,7 @@ def train_run(opt: TrainOptions, log: Log = print):
             log(f"quantization-aware fine-tuning for {opt.qat_epochs} epochs")
             qat_finetune(
                 work,
-                train_arrays,
-                val_arrays,
+                *in_memory(train_arrays, val_arrays),
                 cfg=load_config(work),
                 epochs=opt.qat_epochs,
                 lr=opt.qat_lr,
@@ -114,6 +128,11 @@ def train_run(opt: TrainOptions, log: Log = print):
                 progress=log,
             )
     return replace(result, run_dir=Path(opt.out))
+
+
+def in_memory(*parts):
+    """Arrays for QAT fine-tuning (it trains on arrays): a streamed shard part is loaded."""
+    return [part if isinstance(part, tuple) else part.arrays() for part in parts]
 
 
 def _renaming(log: Log, work: Path, out: Path) -> Log:
@@ -134,8 +153,7 @@ def qat_run(
     cfg, train_arrays, val_arrays = load_split(load_config(run_dir), resplit=False, run_dir=run_dir)
     return qat_finetune(
         run_dir,
-        train_arrays,
-        val_arrays,
+        *in_memory(train_arrays, val_arrays),
         cfg=cfg,
         epochs=epochs,
         lr=lr,

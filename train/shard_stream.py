@@ -1,0 +1,205 @@
+"""Streaming packed shards into training: the subjects of one split part, never loaded whole.
+
+``ShardPart.dataset`` reads the shard files interleaved (one record from each in turn, which
+is the pack's frame order, see ``shard_manifest``), keeps the records of the part's subjects,
+shuffles serialized records in a bounded buffer, decodes and preprocesses each frame with the
+frame contract's own numpy functions (``edgeseg.preprocess.preprocess``,
+``edgeseg.contract.float_input``, ``labels_to_channels``' rule) and ends in the same batching
+and augmentation as the in-memory path (``edgeseg.train.data.batch_dataset``).
+
+When the shuffle buffer holds the whole part (the default up to ``SHUFFLE_BUFFER`` frames),
+the order is the in-memory path's: a folder and its shards give the same first batch for the
+same seed. A larger part shuffles within the buffer (memory stays bounded).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from edgeseg.config import ClassSpec, Preprocessing, RunConfig
+from edgeseg.contract import float_input
+from edgeseg.datasets import Sample
+from edgeseg.errors import ConfigError, DataError
+from edgeseg.imaging import resize_mask
+from edgeseg.preprocess import preprocess
+from edgeseg.train.data import Augment, batch_dataset
+from edgeseg.train.shard_manifest import (
+    LAYOUT,
+    ShardIndex,
+    channel_table,
+    check_classes,
+    read_index,
+)
+
+SHUFFLE_BUFFER = 8192  # serialized records (~100-200 KB each at 580x420): about 1-1.5 GB at most
+
+FEATURES = {
+    "image": tf.io.FixedLenFeature([], tf.string),
+    "mask": tf.io.FixedLenFeature([], tf.string),
+    "mask_values": tf.io.VarLenFeature(tf.int64),
+    "indexed": tf.io.FixedLenFeature([1], tf.int64),
+    "subject": tf.io.FixedLenFeature([], tf.string),
+}
+
+
+def _decode_png(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img, dtype=np.uint8).copy()
+
+
+def decode_frame(
+    image_png: bytes,
+    mask_png: bytes,
+    values: Sequence[int],
+    indexed: bool,
+    pp: Preprocessing,
+    classes: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """One record -> (uint8 (H, W) model input, uint8 (H, W, C) masks), as ``load_sample``."""
+    frame, label = _decode_png(image_png), _decode_png(mask_png)
+    channels = channel_table(values, indexed, classes)[label]
+    return preprocess(frame, pp), resize_mask(channels, pp.size)
+
+
+@dataclass(frozen=True)
+class ShardPart:
+    """The frames of ``subjects`` in a shard folder: one side of a subject-wise split."""
+
+    index: ShardIndex
+    subjects: frozenset[str]
+    frames: int
+    pp: Preprocessing
+    classes: tuple[ClassSpec, ...]
+    shuffle_buffer: int = SHUFFLE_BUFFER
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def records(self) -> tf.data.Dataset:
+        """Serialized records of this part's subjects, in the pack's frame order."""
+        files = [str(p) for p in self.index.paths()]
+        ds = tf.data.Dataset.from_tensor_slices(files).interleave(
+            tf.data.TFRecordDataset,
+            cycle_length=len(files),
+            block_length=1,
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        wanted = tf.constant(sorted(self.subjects))
+        subject_only = {"subject": FEATURES["subject"]}
+
+        def keep(record: tf.Tensor) -> tf.Tensor:
+            subject = tf.io.parse_single_example(record, subject_only)["subject"]
+            return tf.reduce_any(tf.equal(subject, wanted))
+
+        return ds.filter(keep)
+
+    def _decoder(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
+        pp, values = self.pp, [c.value for c in self.classes]
+        height, width, channels = pp.height, pp.width, len(values)
+
+        def decode(image, mask, mask_values, indexed):
+            img, masks = decode_frame(image, mask, mask_values.tolist(), bool(indexed[0]), pp,
+                                      values)  # fmt: skip
+            return float_input(img)[0], masks.astype(np.float32)
+
+        def parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            ex = tf.io.parse_single_example(record, FEATURES)
+            mask_values = tf.sparse.to_dense(ex["mask_values"])
+            x, y = tf.numpy_function(
+                decode,
+                [ex["image"], ex["mask"], mask_values, ex["indexed"]],
+                [tf.float32, tf.float32],
+                stateful=False,
+            )
+            x.set_shape((height, width, 1))
+            y.set_shape((height, width, channels))
+            return x, y
+
+        return parse
+
+    def dataset(
+        self,
+        batch_size: int,
+        presence_head: bool,
+        augment: Augment | None,
+        shuffle: bool,
+        seed: int = 0,
+    ) -> tf.data.Dataset:
+        """Batches as ``edgeseg.train.data.make_dataset`` gives them for the same frames."""
+        ds = self.records()
+        if shuffle:
+            buffer = max(1, min(self.shuffle_buffer, self.frames))
+            ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        ds = ds.map(self._decoder(), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return batch_dataset(ds, batch_size, presence_head, augment, seed)
+
+    def arrays(
+        self, progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The part in memory, as ``edgeseg.datasets.load_arrays`` returns a folder's (for QAT
+        fine-tuning, which trains on arrays): uint8 (N, H, W) inputs, uint8 (N, H, W, C) masks."""
+        values = [c.value for c in self.classes]
+        images = np.zeros((self.frames, *self.pp.size), dtype=np.uint8)
+        masks = np.zeros((self.frames, *self.pp.size, len(values)), dtype=np.uint8)
+        n = 0
+        for record in self.records().map(lambda r: tf.io.parse_single_example(r, FEATURES)):
+            if n >= self.frames:
+                break
+            images[n], masks[n] = decode_frame(
+                record["image"].numpy(),
+                record["mask"].numpy(),
+                tf.sparse.to_dense(record["mask_values"]).numpy().tolist(),
+                bool(record["indexed"].numpy()[0]),
+                self.pp,
+                values,
+            )
+            n += 1
+            if progress:
+                progress(1)
+        if n != self.frames:
+            raise DataError(f"{self.index.root}: {n} frames of the split's subjects in the shards, "
+                            f"the manifest lists {self.frames}")  # fmt: skip
+        return images, masks
+
+
+def open_shards(cfg: RunConfig) -> tuple[list[Sample], str]:
+    """The frames of the shard folder ``cfg.data`` as samples for the subject-wise split, and
+    the layout to record; one-line errors for settings the pack fixed already."""
+    if cfg.val_data:
+        raise ConfigError(
+            f"--val-data with the shard folder {cfg.data}: the split is by subject inside the "
+            "shards; drop --val-data (or pack the validation subjects with the rest)"
+        )
+    if cfg.subject_regex or cfg.manifest:
+        raise ConfigError(
+            f"--subject-regex/--manifest with the shard folder {cfg.data}: subjects were fixed "
+            "when it was packed; pass them to `edgeseg data pack` instead"
+        )
+    index = read_index(cfg.data)
+    if index.size and index.size != cfg.preprocessing.size:
+        h, w = index.size
+        raise ConfigError(
+            f"{cfg.data} was packed at {w}x{h}; training at {cfg.preprocessing.width}x"
+            f"{cfg.preprocessing.height} would resize twice: pass --size {w} or pack again "
+            "without --size"
+        )
+    check_classes(index, cfg.classes)
+    return index.samples(), LAYOUT
+
+
+def shard_part(cfg: RunConfig, samples: Sequence[Sample]) -> ShardPart:
+    """The streamed part of ``cfg.data`` that holds ``samples``' subjects."""
+    return ShardPart(
+        read_index(cfg.data, check_files=False),
+        frozenset(s.subject for s in samples),
+        len(samples),
+        cfg.preprocessing,
+        cfg.classes,
+    )
