@@ -49,3 +49,43 @@ class FrameSource(Protocol):
     def __enter__(self) -> FrameSource: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+class SourceBase:
+    """Shared plumbing of the concrete sources: context manager, default fields, repr.
+
+    Subclasses set ``name``, ``live``, ``frame_rate``, ``frame_count`` and ``notes`` in their
+    ``__init__`` and implement ``__iter__``; ``close`` releases what they hold (idempotent).
+    """
+
+    name: str = ""
+    live: bool = False
+    frame_rate: float | None = None
+    frame_count: int | None = None
+    notes: list[str]
+
+    def __iter__(self) -> Iterator[SourceFrame]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release files or devices held open (nothing by default)."""
+
+    def __enter__(self) -> SourceBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        count = "?" if self.frame_count is None else self.frame_count
+        rate = "?" if self.frame_rate is None else f"{self.frame_rate:g}"
+        return f"<{type(self).__name__} {self.name!r}: {count} frames at {rate} fps>"
+
+
+def timestamp(index: int, frame_rate: float | None) -> float:
+    """Seconds since the first frame of a source with a fixed rate: ``index / frame_rate``.
+
+    Without a known rate a frame's timestamp is its index (one frame per second), so times
+    still increase; the source's ``frame_rate`` of None says that they are nominal.
+    """
+    return index / frame_rate if frame_rate else float(index)
