@@ -1,0 +1,149 @@
+// One edgeseg model in LiteRT.js: check the file (flatbuffer, metadata, batch, tensors), compile
+// it on the WASM CPU backend (XNNPACK), and segment gray frames with the contract of contract.js.
+// A problem is one ModelFileError/ContractError with a sentence the page shows as it is.
+
+import { loadLiteRt, loadAndCompile, Tensor } from '../node_modules/@litertjs/core/dist/index.js';
+import * as contract from './contract.js';
+import { ModelFileError, readModel } from './tflite.js';
+
+const WASM_DIR = new URL('../node_modules/@litertjs/core/wasm/', import.meta.url).href;
+const INPUT_TYPES = ['uint8', 'int8', 'float32'];
+let runtime = null;
+
+/** Load the LiteRT.js WASM runtime once (served by this app, never from a CDN). */
+export function loadRuntime() {
+  if (!runtime) runtime = loadLiteRt(WASM_DIR);
+  return runtime;
+}
+
+/** Check a model file's structure and metadata before LiteRT.js sees it. */
+export function inspect(bytes, name) {
+  const info = readModel(bytes);
+  const payload = info.entries.edgeseg;
+  if (!payload) {
+    throw new ModelFileError(`${name} has no edgeseg metadata: export it with \`edgeseg convert\` (the page needs its input size, normalisation, classes and threshold)`);
+  }
+  let meta;
+  try {
+    meta = contract.parseMetadata(payload);
+  } catch (err) {
+    throw new ModelFileError(`${name}: ${err.message}`);
+  }
+  if (info.inputs.length !== 1) {
+    throw new ModelFileError(`${name} has ${info.inputs.length} inputs: an edgeseg model has one image`);
+  }
+  const input = info.inputs[0];
+  if (input.signature[0] === -1) {
+    throw new ModelFileError(`${name} has a dynamic batch input [${input.signature.join(', ')}], which LiteRT.js refuses: serve it with \`edgeseg web ${name}\` (it serves a batch-1 copy) or re-export it with \`edgeseg convert\``);
+  }
+  const want = [1, meta.height, meta.width, 1];
+  if (input.shape.join() !== want.join()) {
+    throw new ModelFileError(`${name} takes input [${input.shape.join(', ')}] but its metadata says [${want.join(', ')}]: re-export the model`);
+  }
+  if (!INPUT_TYPES.includes(input.dtype)) {
+    throw new ModelFileError(`${name} has a ${input.dtype} input; the page feeds uint8, int8 or float32`);
+  }
+  const mask = info.outputs.find((t) => t.shape.length === 4);
+  const presence = info.outputs.find((t) => t.shape.length === 2) ?? null;
+  if (!mask) throw new ModelFileError(`${name} has no 4-D [1, H, W, C] mask output`);
+  if (mask.shape[3] !== meta.classes.length) {
+    throw new ModelFileError(`${name} outputs ${mask.shape[3]} mask channels but its metadata lists ${meta.classes.length} classes`);
+  }
+  return { meta, input, mask, presence };
+}
+
+/** The typed array LiteRT.js takes for a tensor of the model's input type. */
+function inputArray(table, pixels, dtype) {
+  if (dtype === 'float32') {
+    const out = new Float32Array(pixels.length);
+    for (let i = 0; i < pixels.length; i++) out[i] = table[pixels[i]];
+    return out;
+  }
+  // LiteRT.js tensors take Float32/Int32/Uint8 arrays only: an int8 input gets its two's
+  // complement bytes in a Uint8Array (the same bytes the interpreter reads).
+  const out = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = table[pixels[i]] & 0xff;
+  return out;
+}
+
+export class EdgesegModel {
+  constructor(name, bytes, compiled, spec) {
+    this.name = name;
+    this.bytes = bytes.length;
+    this.compiled = compiled;
+    Object.assign(this, spec); // meta, input, mask, presence
+    this.table = contract.inputTable(this.meta, this.input);
+    const details = compiled.getOutputDetails();
+    this.maskIndex = details.findIndex((d) => d.shape.length === 4);
+    this.presenceIndex = details.findIndex((d) => d.shape.length === 2);
+  }
+
+  /** Load, check and compile a model from its bytes (Uint8Array). */
+  static async load(bytes, name) {
+    const spec = inspect(bytes, name);
+    await loadRuntime();
+    let compiled;
+    try {
+      compiled = await loadAndCompile(bytes.slice(), { accelerator: 'wasm' });
+    } catch (err) {
+      throw new ModelFileError(`LiteRT.js cannot run ${name}: ${String(err.message ?? err).split('\n')[0]}`);
+    }
+    return new EdgesegModel(name, bytes, compiled, spec);
+  }
+
+  get label() {
+    const m = this.meta;
+    return `${this.name} · ${m.arch} ${m.quantization} · edgeseg ${m.version} · ${m.width}x${m.height}`;
+  }
+
+  /** Raw outputs for uint8 pixels at model size: {maskValues, presenceValues, invokeMs}. */
+  async infer(pixels) {
+    const dims = [1, this.meta.height, this.meta.width, 1];
+    const tensor = new Tensor(inputArray(this.table, pixels, this.input.dtype), dims);
+    const t0 = performance.now();
+    const outputs = await this.compiled.run(tensor);
+    const invokeMs = performance.now() - t0;
+    tensor.delete();
+    const read = (i, spec) => {
+      if (i < 0) return null;
+      const a = outputs[i].toTypedArray();
+      // int8 outputs arrive as Uint8Array bytes: back to signed values.
+      return spec.dtype === 'int8' ? new Int8Array(a.buffer, a.byteOffset, a.length).slice() : a.slice();
+    };
+    const maskValues = read(this.maskIndex, this.mask);
+    const presenceValues = this.presence ? read(this.presenceIndex, this.presence) : null;
+    for (const o of outputs) o.delete();
+    return { maskValues, presenceValues, invokeMs };
+  }
+
+  /** Raw outputs -> probabilities (float64 HxWxC) and the presence score (or null). */
+  decode(raw) {
+    const prob = contract.dequantize(raw.maskValues, this.mask);
+    const presence = raw.presenceValues ? contract.dequantize(raw.presenceValues, this.presence)[0] : null;
+    return { prob, presence };
+  }
+
+  /** Probabilities -> masks at model size and at the frame's size, with a given post-processing. */
+  masks(prob, presence, post, frameW, frameH) {
+    const { width, height } = this.meta;
+    const channels = this.meta.classes.length;
+    const model = contract.probabilitiesToMask(prob, width, height, channels, presence, post);
+    return { model, frame: contract.masksToFrame(model, width, height, channels, frameW, frameH) };
+  }
+
+  /** A whole frame: gray (Uint8Array) -> {pixels, raw, prob, presence, mask, maskModel, timings}. */
+  async segment(gray, frameW, frameH, post = this.meta.postprocess) {
+    const t0 = performance.now();
+    const pixels = contract.prepare(this.meta, gray, frameW, frameH);
+    const t1 = performance.now();
+    const raw = await this.infer(pixels);
+    const t2 = performance.now();
+    const { prob, presence } = this.decode(raw);
+    const masks = this.masks(prob, presence, post, frameW, frameH);
+    const t3 = performance.now();
+    return {
+      pixels, raw, prob, presence, mask: masks.frame, maskModel: masks.model,
+      timings: { preprocessMs: t1 - t0, invokeMs: raw.invokeMs, postprocessMs: t3 - t2, totalMs: t3 - t0 },
+    };
+  }
+}
