@@ -1,0 +1,2 @@
+package android.text;
+public interface Spanned extends CharSequence { int SPAN_EXCLUSIVE_EXCLUSIVE = 33; }

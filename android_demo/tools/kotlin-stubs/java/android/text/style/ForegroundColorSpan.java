@@ -1,0 +1,2 @@
+package android.text.style;
+public class ForegroundColorSpan { public ForegroundColorSpan(int color) {} }

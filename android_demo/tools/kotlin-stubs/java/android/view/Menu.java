@@ -1,0 +1,2 @@
+package android.view;
+public interface Menu { MenuItem findItem(int id); }

@@ -1,0 +1,2 @@
+package android.view;
+public class MenuInflater { public void inflate(int menuRes, Menu menu) {} }

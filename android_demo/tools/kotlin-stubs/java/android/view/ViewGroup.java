@@ -1,0 +1,2 @@
+package android.view;
+public abstract class ViewGroup extends View { public ViewGroup(android.content.Context c) { super(c); } }

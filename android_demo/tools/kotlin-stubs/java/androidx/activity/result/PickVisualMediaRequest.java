@@ -1,0 +1,2 @@
+package androidx.activity.result;
+public final class PickVisualMediaRequest {}

@@ -1,0 +1,4 @@
+package androidx.annotation;
+import java.lang.annotation.*;
+@Retention(RetentionPolicy.CLASS) @Target({ElementType.METHOD, ElementType.PARAMETER, ElementType.FIELD, ElementType.LOCAL_VARIABLE, ElementType.TYPE_USE})
+public @interface Nullable {}

@@ -1,0 +1,2 @@
+package androidx.appcompat.app;
+public class AppCompatDialogFragment extends androidx.fragment.app.DialogFragment {}

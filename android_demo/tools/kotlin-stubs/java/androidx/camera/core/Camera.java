@@ -1,0 +1,2 @@
+package androidx.camera.core;
+public interface Camera {}

@@ -1,0 +1,4 @@
+package androidx.fragment.app;
+public class FragmentActivity extends androidx.activity.ComponentActivity {
+    @androidx.annotation.NonNull public FragmentManager getSupportFragmentManager() { throw new RuntimeException(); }
+}

@@ -1,0 +1,2 @@
+package androidx.viewbinding;
+public interface ViewBinding { @androidx.annotation.NonNull android.view.View getRoot(); }

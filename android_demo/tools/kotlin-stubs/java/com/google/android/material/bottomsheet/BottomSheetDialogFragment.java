@@ -1,0 +1,2 @@
+package com.google.android.material.bottomsheet;
+public class BottomSheetDialogFragment extends androidx.appcompat.app.AppCompatDialogFragment {}

@@ -1,0 +1,2 @@
+package com.google.android.material.slider;
+public interface LabelFormatter { @androidx.annotation.NonNull String getFormattedValue(float value); }

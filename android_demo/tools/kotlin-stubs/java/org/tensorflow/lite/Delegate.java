@@ -1,0 +1,2 @@
+package org.tensorflow.lite;
+public interface Delegate { long getNativeHandle(); default void close() {} }

@@ -1,0 +1,2 @@
+package org.tensorflow.lite.gpu;
+public class GpuDelegateFactory { public static class Options {} }
