@@ -1,0 +1,133 @@
+"""DICOM SEG export: the SEG reads back (pydicom and highdicom) with the source's references,
+its frames and segment labels, and the masks bit for bit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pydicom = pytest.importorskip("pydicom")
+hd = pytest.importorskip("highdicom")
+
+from edgeseg.contract import default_classes  # noqa: E402
+from edgeseg.edge_runtime.dicom_seg import DicomSegWriter  # noqa: E402
+from edgeseg.errors import ConfigError, DataError  # noqa: E402
+from edgeseg.train.cine_dicom import write_dicom  # noqa: E402
+from edgeseg.train.cine_writers import PHI_TEST_IDENTIFIERS  # noqa: E402
+
+CLASSES = default_classes(["nerve", "vessel"])
+
+
+def _frames(n: int, h: int = 24, w: int = 32) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (n, h, w), dtype=np.uint8)
+
+
+def _masks(n: int, h: int = 24, w: int = 32, seed: int = 1) -> np.ndarray:
+    """Random masks with one all-empty frame (the SEG keeps it)."""
+    masks = (np.random.default_rng(seed).random((n, h, w, 2)) > 0.6).astype(np.uint8)
+    masks[0] = 0
+    return masks
+
+
+def _single_frame_dicom(path: Path, h: int = 24, w: int = 32) -> Path:
+    """A single-frame US image (no NumberOfFrames), as older scanners store stills."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = UltrasoundImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality = "US"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = h, w, 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.PixelData = _frames(1, h, w).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("syntax", ["uncompressed", "jpeg"])
+def test_multiframe_seg_reads_back(tmp_path: Path, syntax: str) -> None:
+    src_path = write_dicom(_frames(6), tmp_path / "cine.dcm", 25.0, syntax=syntax)
+    src = pydicom.dcmread(src_path)
+    masks = _masks(6)
+    kept = [0, 2, 3, 5]  # frames 1 and 4 were never segmented (e.g. dropped live)
+    writer = DicomSegWriter(src_path, tmp_path / "out" / "seg.dcm", CLASSES)
+    for i in kept:
+        writer.add(i, masks[i])
+    out = writer.write()
+
+    seg = pydicom.dcmread(out)
+    assert seg.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.4"  # Segmentation Storage
+    assert seg.SegmentationType == "BINARY"
+    assert [s.SegmentLabel for s in seg.SegmentSequence] == ["nerve", "vessel"]
+    assert int(seg.NumberOfFrames) == len(kept) * 2
+    ref = seg.ReferencedSeriesSequence[0]
+    assert ref.SeriesInstanceUID == src.SeriesInstanceUID
+    assert ref.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
+    assert ref.ReferencedInstanceSequence[0].ReferencedSOPClassUID == src.SOPClassUID
+    assert seg.StudyInstanceUID == src.StudyInstanceUID
+    pixels = seg.pixel_array
+    k = 0
+    for i in kept:
+        for s in range(2):
+            group = seg.PerFrameFunctionalGroupsSequence[k]
+            source = group.DerivationImageSequence[0].SourceImageSequence[0]
+            assert source.ReferencedSOPInstanceUID == src.SOPInstanceUID
+            assert int(source.ReferencedFrameNumber) == i + 1
+            assert group.SegmentIdentificationSequence[0].ReferencedSegmentNumber == s + 1
+            np.testing.assert_array_equal(pixels[k], masks[i][..., s])
+            k += 1
+
+    # highdicom's own reader finds each source frame's masks
+    back = hd.seg.segread(out)
+    got = back.get_pixels_by_source_frame(
+        src.SOPInstanceUID, source_frame_numbers=[i + 1 for i in kept], segment_numbers=[1, 2]
+    )
+    np.testing.assert_array_equal(got, masks[kept])
+
+
+def test_single_frame_source(tmp_path: Path) -> None:
+    src_path = _single_frame_dicom(tmp_path / "still.dcm")
+    mask = _masks(2)[1]
+    writer = DicomSegWriter(src_path, tmp_path / "seg.dcm", CLASSES)
+    writer.add(0, mask)
+    seg = hd.seg.segread(writer.write())
+    src = pydicom.dcmread(src_path)
+    got = seg.get_pixels_by_source_instance([src.SOPInstanceUID], segment_numbers=[1, 2])
+    np.testing.assert_array_equal(got[0], mask)
+
+
+def test_seg_carries_the_patient_by_the_standard(tmp_path: Path) -> None:
+    """The one output that names the patient: the SEG files beside its source images."""
+    src_path = write_dicom(
+        _frames(2), tmp_path / "cine.dcm", 25.0, identifiers=PHI_TEST_IDENTIFIERS
+    )
+    writer = DicomSegWriter(src_path, tmp_path / "seg.dcm", CLASSES)
+    writer.add(1, _masks(2)[1])
+    seg = pydicom.dcmread(writer.write())
+    assert str(seg.PatientName) == PHI_TEST_IDENTIFIERS["PatientName"]
+    assert seg.PatientID == PHI_TEST_IDENTIFIERS["PatientID"]
+
+
+def test_bad_input(tmp_path: Path) -> None:
+    not_dicom = tmp_path / "clip.dcm"
+    not_dicom.write_bytes(b"not a dicom at all" * 20)
+    with pytest.raises(ConfigError, match="not a DICOM file"):
+        DicomSegWriter(not_dicom, tmp_path / "seg.dcm", CLASSES)
+    src_path = write_dicom(_frames(3), tmp_path / "cine.dcm", 25.0)
+    writer = DicomSegWriter(src_path, tmp_path / "seg.dcm", CLASSES)
+    with pytest.raises(DataError, match="needs"):
+        writer.add(0, np.zeros((10, 10, 2), np.uint8))
+    with pytest.raises(DataError, match="3 frame"):
+        writer.add(3, _masks(4)[3])
+    with pytest.raises(DataError, match="no frame was segmented"):
+        writer.write()
+    assert not (tmp_path / "seg.dcm").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cine.dcm", "clip.dcm"]
