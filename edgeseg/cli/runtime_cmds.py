@@ -80,11 +80,46 @@ def predict(
 @user_errors
 def stream(
     model: Annotated[Path, typer.Argument(help="A .tflite model.")],
-    frames: Annotated[Path, typer.Option("--frames", help="Folder of frames (natural order).")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="A video (MP4, AVI, MOV, MKV), DICOM cine, multi-page TIFF, folder of frames "
+            "or capture device (/dev/videoN).",
+        ),
+    ] = None,
+    frames: Annotated[
+        Path | None,
+        typer.Option(
+            "--frames",
+            help="Folder of frames, the older form: --out gets <frame>_mask.png and "
+            "<frame>_overlay.png per frame; unreadable frames are skipped.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write overlay.mp4, frames.csv (masks/ with --masks), summary.json."),
+    ] = None,
+    realtime: Annotated[
+        bool,
+        typer.Option(
+            help="Play a file at its own frame rate: segment the newest frame, drop stale ones "
+            "(a device is always real time)."
+        ),
+    ] = False,
+    overlay_video: Annotated[
+        bool, typer.Option(help="Write overlay.mp4 (H.264) into --out.")
+    ] = True,
+    masks: Annotated[bool, typer.Option(help="Write masks/frame_NNNNNN_mask.png into --out.")] = (
+        False
+    ),
+    fps: Annotated[
+        float | None,
+        typer.Option("--fps", help="Frame rate of a folder, TIFF or device (they carry none)."),
+    ] = None,
     smoothing: Annotated[
         float, typer.Option(min=0.0, max=0.99, help="Temporal smoothing of probabilities (0-0.99).")
     ] = 0.0,
-    out: Annotated[Path | None, typer.Option(help="Also write masks/overlays here.")] = None,
     limit: Annotated[int | None, typer.Option(help="Stop after this many frames.")] = None,
     prefetch: Annotated[
         bool, typer.Option(help="Decode the next frame while this one runs (2 cores).")
@@ -100,18 +135,70 @@ def stream(
     strict_delegate: StrictDelegate = False,
     input_size: InputSize = None,
 ) -> None:
-    """Run a frame sequence at its own pace and print the FPS; unreadable frames are skipped.
+    """Segment a video, DICOM cine, folder or live device frame by frame; print FPS and latency.
 
     \b
-    Example: edgeseg stream model_int8.tflite --frames clip/ --smoothing 0.5 --out masks/
+    Example: edgeseg stream model_int8.tflite --source clip.mp4 --out run1/
+             edgeseg stream model_int8.tflite --source cine.dcm --realtime --out run2/
+             edgeseg stream model_int8.tflite --source /dev/video0 --out live/
     """
-    from edgeseg.edge_runtime.predict import stream as run_stream
-    from edgeseg.progress import per_event, progress_bar
-
+    if (source is None) == (frames is None):
+        fail("pass one of --source (a video, DICOM, TIFF, folder or /dev/videoN) or --frames")
     runtime_warnings_as_lines()
     overrides = postprocess_overrides(
         threshold, min_area, largest_component, presence_gate, presence_threshold
     )
+    options = runtime_options(backend, delegate, threads, input_size, strict_delegate)
+    if frames is not None:
+        if realtime or masks or fps is not None:
+            fail("--realtime, --masks and --fps go with --source (e.g. --source FOLDER)")
+        _stream_folder(model, frames, out, smoothing, limit, prefetch, options, overrides)
+        return
+    from edgeseg.edge_runtime.live_stream import stream_source
+    from edgeseg.progress import per_event, progress_bar
+
+    done = [0]
+
+    def note(line: str) -> None:
+        typer.echo(f"edgeseg: warning: {line}", err=True)
+
+    with progress_bar("streaming") as bar:
+        advance = per_event(bar)
+
+        def on_event(event) -> None:
+            done[0] += bool(event.ok)
+            advance(event)
+
+        try:
+            summary = stream_source(
+                model,
+                source,
+                out_dir=out,
+                realtime=realtime,
+                overlay_video=overlay_video,
+                masks=masks,
+                smoothing=smoothing,
+                limit=limit,
+                prefetch=prefetch,
+                frame_rate=fps,
+                progress=on_event,
+                on_note=note,
+                **options,
+                **overrides,
+            )
+        except KeyboardInterrupt:
+            kept = f"; what was written is in {out} (summary.json: incomplete)" if out else ""
+            fail(f"interrupted after {done[0]} frames{kept}", 130)
+    say(summary.line())
+    if summary.processed == 0:
+        fail(f"none of the {summary.received} frames of {summary.source} could be read")
+
+
+def _stream_folder(model, frames, out, smoothing, limit, prefetch, options, overrides) -> None:
+    """``stream --frames FOLDER``: per-frame PNGs named after the frames (the older form)."""
+    from edgeseg.edge_runtime.predict import stream as run_stream
+    from edgeseg.progress import per_event, progress_bar
+
     with progress_bar("streaming") as bar:
         summary = run_stream(
             model,
@@ -121,7 +208,7 @@ def stream(
             out_dir=out,
             limit=limit,
             prefetch=prefetch,
-            **runtime_options(backend, delegate, threads, input_size, strict_delegate),
+            **options,
             **overrides,
         )
     say(summary.line())
