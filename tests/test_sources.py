@@ -153,7 +153,7 @@ def test_variable_frame_rate_is_reported(tmp_path: Path, cine) -> None:
 
 
 def test_constant_rate_check() -> None:
-    from edgeseg.edge_runtime.sources.video import frame_intervals, is_variable_rate
+    from edgeseg.edge_runtime.sources.timing import frame_intervals, is_variable_rate
 
     assert not is_variable_rate(frame_intervals([0.0, 0.04, 0.08, 0.12]))
     assert is_variable_rate(frame_intervals([0.0, 0.04, 0.12, 0.16]))

@@ -10,35 +10,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from edgeseg.edge_runtime.sources.base import SourceBase, SourceFrame
+from edgeseg.edge_runtime.sources.timing import (
+    frame_intervals,
+    is_variable_rate,
+    variable_rate_note,
+)
 from edgeseg.errors import DataError
 from edgeseg.extras import require
 
 GRAY_FORMATS = ("gray", "gray8", "yuvj400p")
 PROBE_PACKETS = 240  # packets read at open to detect a variable frame rate
-VFR_TOLERANCE = 0.02  # frame intervals spreading more than 2 % around their median: variable
 
 
 def _av_error(av: Any) -> tuple[type[BaseException], ...]:
     """The exceptions PyAV raises for a damaged or unreadable file."""
     return (av.error.FFmpegError, OSError, ValueError)
-
-
-def frame_intervals(pts_s: list[float]) -> np.ndarray:
-    """Sorted presentation times -> the intervals between consecutive frames (seconds)."""
-    return np.diff(np.sort(np.asarray(pts_s, dtype=np.float64)))
-
-
-def is_variable_rate(intervals: np.ndarray, tolerance: float = VFR_TOLERANCE) -> bool:
-    """True when frame intervals differ from their median by more than ``tolerance`` of it."""
-    if len(intervals) < 2:
-        return False
-    median = float(np.median(intervals))
-    if median <= 0:
-        return True
-    return bool(np.max(np.abs(intervals - median)) > tolerance * median)
 
 
 class VideoSource(SourceBase):
@@ -68,10 +55,7 @@ class VideoSource(SourceBase):
         self.size = (int(stream.codec_context.height), int(stream.codec_context.width))
         self.variable_rate = self._probe_rate()
         if self.variable_rate:
-            self.notes.append(
-                f"{self.name}: variable frame rate (average {self.frame_rate or 0:.2f} fps); "
-                "timestamps follow the file, --realtime paces by them"
-            )
+            self.notes.append(variable_rate_note(self.name, self.frame_rate))
 
     def _open(self) -> Any:
         av = self.av
