@@ -105,6 +105,80 @@ def read_gray(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return to_gray8(_open(Path(path), max_pixels))
 
 
+# Frames above this many pixels are reduced when read as a runtime frame (``read_frame``): a
+# 25 MP phone photo is never held at full size. 2048x2048, above any ultrasound frame. The same
+# number is FrameReduction.MAX_FRAME_PIXELS in the Android core (runtime contract, section 0.2).
+FRAME_PIXELS = 2048 * 2048
+EXIF_ORIENTATION_TAG = 0x0112
+
+
+def reduce_factor(width: int, height: int, limit: int = FRAME_PIXELS) -> int:
+    """The smallest integer f with ceil(width/f) * ceil(height/f) <= limit (1: keep as is)."""
+    if width <= 0 or height <= 0 or limit <= 0:
+        raise DataError(f"frame {width}x{height} and limit {limit} must be positive")
+    f = 1
+    while -(-width // f) * -(-height // f) > limit:
+        f += 1
+    return f
+
+
+def reduce_gray(gray: np.ndarray, factor: int) -> np.ndarray:
+    """Box-reduce uint8 HxW by an integer factor: the mean of each f x f block (smaller at the
+    right and bottom edges), rounded half up in integers, ``(sum + n // 2) // n``.
+
+    Blocks start at the top-left corner of the frame as stored (before EXIF orientation).
+    """
+    if factor == 1:
+        return gray
+    if factor < 1:
+        raise DataError(f"reduction factor {factor}: expected 1 or more")
+    h, w = gray.shape
+    rows = np.arange(0, h, factor)
+    cols = np.arange(0, w, factor)
+    sums = np.add.reduceat(np.add.reduceat(gray.astype(np.int64), rows, axis=0), cols, axis=1)
+    counts = np.outer(np.diff(np.append(rows, h)), np.diff(np.append(cols, w)))
+    return ((sums + counts // 2) // counts).astype(np.uint8)
+
+
+def exif_orientation(img: Image.Image) -> int:
+    """The EXIF orientation code of an opened image (1 when absent or unreadable)."""
+    try:
+        value = img.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    except (OSError, SyntaxError, ValueError):  # a damaged EXIF block: pixels as stored
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def orient_gray(gray: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn a frame upright by its EXIF orientation code (as ``ImageOps.exif_transpose``): exact
+    transposes for 2..8; 1 and any other value leave it as stored."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1, :],
+        5: lambda a: a.T,
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].T,
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return gray if op is None else np.ascontiguousarray(op(gray))
+
+
+def read_frame(
+    path: Path, max_pixels: int = MAX_PIXELS, frame_pixels: int = FRAME_PIXELS
+) -> np.ndarray:
+    """Read a frame as the runtime and the Android app see it (runtime contract, section 0):
+    gray as ``read_gray``, reduced by ``reduce_factor`` when above ``frame_pixels``, then turned
+    upright by its EXIF orientation. Training data keeps ``read_gray`` (its masks are stored
+    in the same orientation and size as the frames)."""
+    img = _open(Path(path), max_pixels)
+    orientation = exif_orientation(img)
+    gray = to_gray8(img)
+    gray = reduce_gray(gray, reduce_factor(gray.shape[1], gray.shape[0], frame_pixels))
+    return orient_gray(gray, orientation)
+
+
 def read_label(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a mask as its raw integer values HxW (palette indices for 'P' masks)."""
     return _label_values(_open(Path(path), max_pixels), path)
