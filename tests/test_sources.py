@@ -158,3 +158,122 @@ def test_constant_rate_check() -> None:
     assert not is_variable_rate(frame_intervals([0.0, 0.04, 0.08, 0.12]))
     assert is_variable_rate(frame_intervals([0.0, 0.04, 0.12, 0.16]))
     assert not is_variable_rate(frame_intervals([0.0]))
+
+
+# ----------------------------------------------------------------------------- live device
+# No /dev/video here: the device path goes through a test double at PyAV's boundary (``opener``
+# replaces ``av.open`` and opens a phantom MP4 instead, paced like a camera). Covered: the reader
+# thread, newest-frame-only hand-over and drop counting, capture timestamps, failure, stall and
+# end of stream, a missing device, and av.open's real v4l2 input failing on a non-camera node.
+# Not covered: real V4L2 format negotiation (video_size, framerate, input_format) and timing.
+
+
+class _PacedCamera:
+    """Wraps a PyAV container: frames at ``fps``; optionally fail or hang after ``stop_after``."""
+
+    def __init__(
+        self, path: Path, fps: float, stop_after: int | None = None, how: str = ""
+    ) -> None:
+        self.inner = av.open(str(path))
+        self.streams = self.inner.streams
+        self.fps, self.stop_after, self.how = fps, stop_after, how
+        self.options: dict = {}
+
+    def decode(self, stream):
+        import errno
+        import time
+
+        for i, frame in enumerate(self.inner.decode(stream)):
+            if i == self.stop_after:
+                if self.how == "hang":
+                    time.sleep(3.0)
+                raise OSError(errno.ENODEV, "No such device")
+            time.sleep(1.0 / self.fps)
+            yield frame
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _camera(mp4: Path, fps: float = 100.0, **kwargs):
+    def opener(device, format, options):
+        assert format == "v4l2"
+        camera = _PacedCamera(mp4, fps, **kwargs)
+        camera.options = options
+        return camera
+
+    return opener
+
+
+def test_missing_device_is_one_line():
+    with pytest.raises(DataError, match="no capture device there"):
+        open_source("/dev/video97")
+
+
+def test_real_v4l2_input_on_a_node_that_is_no_camera():
+    from edgeseg.edge_runtime.sources.device import DeviceSource
+
+    with pytest.raises(DataError, match="cannot open the capture device"):
+        DeviceSource("/dev/null")
+
+
+def test_device_fast_consumer_gets_every_frame(mp4: Path):
+    from edgeseg.edge_runtime.sources.device import DeviceSource
+
+    opener = _camera(mp4)
+    with DeviceSource(str(mp4), size=(48, 64), frame_rate=30, opener=opener) as src:
+        assert src.live and src.frame_count is None and src.frame_rate == FPS
+        got = list(src)
+    assert [f.index for f in got] == list(range(12)) and src.dropped == 0
+    assert np.all(np.diff([f.timestamp_s for f in got]) > 0)
+
+
+def test_device_options():
+    from edgeseg.edge_runtime.sources.device import device_options
+
+    assert device_options((480, 640), 30, "mjpeg") == {
+        "video_size": "640x480",
+        "framerate": "30",
+        "input_format": "mjpeg",
+    }
+    assert device_options(None, None, None) == {}
+
+
+def test_device_slow_consumer_gets_newest_frames_only(mp4: Path):
+    import time
+
+    from edgeseg.edge_runtime.sources.device import DeviceSource
+
+    got = []
+    with DeviceSource(str(mp4), opener=_camera(mp4, fps=100.0)) as src:
+        for frame in src:
+            got.append(frame.index)
+            time.sleep(0.08)  # a consumer at 1/8 of the camera's rate
+        dropped = src.dropped
+    assert dropped > 0 and len(got) + dropped == 12  # each frame either seen or dropped
+    assert got == sorted(set(got)) and got[-1] == 11  # in order, gaps where frames dropped
+
+
+def test_device_unplugged_mid_stream(mp4: Path):
+    from edgeseg.edge_runtime.sources.device import DeviceSource
+
+    got = []
+    opener = _camera(mp4, stop_after=5)
+    with (
+        pytest.raises(DataError, match="capture stopped after") as err,
+        DeviceSource(str(mp4), opener=opener) as src,
+    ):
+        got.extend(src)
+    assert 1 <= len(got) <= 5 and f"after {len(got)} frames" in str(err.value)
+
+
+def test_device_stall_and_end_of_stream(mp4: Path):
+    from edgeseg.edge_runtime.sources.device import DeviceSource
+
+    got = []
+    src = DeviceSource(str(mp4), opener=_camera(mp4, stop_after=3, how="hang"), stall_timeout_s=0.3)
+    with pytest.raises(DataError, match="no frame for 0.3 s after"):
+        got.extend(src)
+    assert 1 <= len(got) <= 3
+    with pytest.raises(DataError, match="stopped sending after 12 frames"):
+        list(DeviceSource("/dev/null", opener=_camera(mp4)))
