@@ -37,7 +37,7 @@ from edgeseg.edge_runtime.streaming import (
     _source_name,
 )
 from edgeseg.errors import ConfigError, DataError, ModelError
-from edgeseg.imaging import read_gray, to_gray8
+from edgeseg.imaging import read_frame, to_gray8
 from edgeseg.postprocess import overlay
 
 
@@ -227,11 +227,14 @@ class Segmenter:
 
     @staticmethod
     def read_frame(frame: Frame) -> np.ndarray:
-        """Path / array / PIL image -> HxW uint8 gray; DataError if unreadable."""
+        """Path / array / PIL image -> HxW uint8 gray; DataError if unreadable.
+
+        A path is read by ``edgeseg.imaging.read_frame`` (contract section 0), as the app does.
+        """
         if frame is None:
             raise DataError("frame is None (camera or decoder returned nothing)")
         if isinstance(frame, (str, Path)):
-            return read_gray(Path(frame))
+            return read_frame(Path(frame))  # EXIF orientation, oversized frames reduced
         if isinstance(frame, Image.Image):
             return to_gray8(frame)
         arr = np.asarray(frame)
