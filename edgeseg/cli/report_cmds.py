@@ -13,10 +13,12 @@ from edgeseg.cli.common import (
     EmptyPolicy,
     Threads,
     check_out_folder,
+    fail,
     require_tensorflow,
     say,
     user_errors,
 )
+from edgeseg.evaluation.live_parity import DEFAULT_BLOCK
 from edgeseg.evaluation.verdict import Tolerances
 from edgeseg.metrics import DEFAULT_POLICY
 
@@ -24,9 +26,30 @@ from edgeseg.metrics import DEFAULT_POLICY
 @app.command()
 @user_errors
 def parity(
-    float_run: Annotated[Path, typer.Option("--float", help="The float model's run directory.")],
+    float_run: Annotated[
+        Path,
+        typer.Option(
+            "--float",
+            help="The float model's run directory; with --source also a float .tflite "
+            "(no TensorFlow needed).",
+        ),
+    ],
     tflite: Annotated[Path, typer.Option("--tflite", help="The .tflite to check.")],
-    data: Annotated[Path, typer.Option("--data", help="Labelled frames to compare on.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Labelled frames to compare on.")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="Instead of --data: a clip without labels (video, DICOM cine, TIFF, folder, "
+            "/dev/videoN); agreement, flips and stability only.",
+        ),
+    ] = None,
+    block: Annotated[
+        int,
+        typer.Option(min=1, help="With --source: consecutive frames resampled together."),
+    ] = DEFAULT_BLOCK,
     out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("parity-report"),
     min_dice_delta: Annotated[
         float,
@@ -68,13 +91,39 @@ def parity(
     tolerance, FAIL when credibly outside, INCONCLUSIVE when the frames cannot tell (the report
     says about how many more frames would decide).
 
+    With --source instead of --data (a clip without ground truth), the int8 file is compared
+    with the float model frame by frame: agreement, presence flips and each model's stability;
+    the Dice check needs labels and is left out (the report says so).
+
     \b
     Exit codes: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 bad input (nothing written).
     \b
     Example: edgeseg parity --float runs/usgra-nerve --data DIR/test --out runs/usgra-nerve/parity
       --tflite runs/usgra-nerve/export/model_int8.tflite
+    \b
+    Without labels: edgeseg parity --float export/model_float32.tflite
+      --tflite export/model_int8.tflite --source clip.mp4 --out parity-clip
     """
     check_out_folder(out)
+    if (data is None) == (source is None):
+        fail("give exactly one of --data (labelled frames) and --source (a clip without labels)")
+    if source is not None:
+        from edgeseg.cli.live_parity_cmd import live_parity
+
+        live_parity(
+            float_run,
+            tflite,
+            source,
+            out,
+            Tolerances(min_dice_delta, min_agreement, max_flip_fraction, confidence),
+            qat=qat,
+            limit=limit,
+            overlays=overlays,
+            block=block,
+            threads=threads,
+            credit=credit,
+        )
+        return
     require_tensorflow()
     from edgeseg.train.parity_run import run_parity
 

@@ -33,6 +33,7 @@ from edgeseg.evaluation.html import (
     svg_histogram,
     table,
 )
+from edgeseg.evaluation.live_report import no_labels_section, stability_section
 from edgeseg.io import write_bytes_atomic
 
 JSON_NAME = "report.json"
@@ -292,6 +293,8 @@ def _histograms_section(r: Mapping[str, Any]) -> str:
     svgs = []
     for i, m in enumerate(r.get("models", [])):
         key = f"{m['name']}/{cls}/dice"
+        if key not in per_image[0]:
+            continue  # no ground truth: no Dice to plot
         svgs.append(
             svg_histogram(
                 [row.get(key) for row in per_image],
@@ -364,6 +367,7 @@ def render_html(
     title: str = "edgeseg parity report",
 ) -> str:
     """The report as one self-contained HTML string (no scripts, no external assets)."""
+    labelled = report.get("ground_truth", True)  # False: parity without labels (live_parity)
     created = report.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds")
     footer = (
         f"<footer>{'<p class=credit>Data: ' + esc(credit) + '</p>' if credit else ''}"
@@ -375,9 +379,9 @@ def render_html(
             f"<h1>{esc(title)}</h1>",
             _verdict_section(report),
             _info_section(report),
-            _accuracy_section(report),
+            _accuracy_section(report) if labelled else no_labels_section(report),
             _agreement_section(report),
-            _tests_section(report),
+            _tests_section(report) if labelled else stability_section(report),
             _histograms_section(report),
             _latency_section(report),
             _overlay_section(overlays, report.get("classes", [])),

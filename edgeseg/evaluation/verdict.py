@@ -12,6 +12,11 @@ Each check has a tolerance (a non-inferiority margin) and an interval at ``Toler
   is non-empty after post-processing) differs from the reference's; exact Clopper-Pearson
   interval, frame-level. Must be at most ``max_flip_fraction``.
 
+Without ground truth (``ground_truth: False``, parity on an unlabelled clip:
+:mod:`edgeseg.evaluation.live_parity`) ``dice_delta`` cannot be computed: it is left out, the
+result's ``not_applicable`` says why, and the verdict rests on the checks that apply (no check
+at all is INCONCLUSIVE, never a vacuous PASS).
+
 A check PASSES when the whole interval is on the good side of its tolerance (the bad-side bound
 is inside), FAILS when the whole interval is on the bad side, and is INCONCLUSIVE otherwise; the
 verdict is FAIL if any check fails, else INCONCLUSIVE if any cannot tell, else PASS. Each
@@ -190,6 +195,32 @@ def make_check(
     }
 
 
+def _dice_check(
+    cand: str,
+    ref: str,
+    cls: str,
+    agree: Mapping[str, Any],
+    d: Mapping[str, Any],
+    tolerances: Tolerances,
+    frames: int,
+) -> dict[str, Any]:
+    """The ``dice_delta`` check of one reference and class (labelled parity only)."""
+    return make_check(
+        "dice_delta",
+        agree,
+        cls,
+        {**d, "value": d["mean_diff"]},
+        tolerances.min_dice_delta,
+        ">=",
+        f"Dice({cand}) - Dice({ref}) = {d['mean_diff']:+.4f} for {cls}",
+        frames,
+        "bootstrap",
+        units_to_decide(
+            d["mean_diff"], d["ci_low"], d["ci_high"], tolerances.min_dice_delta, d["units"]
+        ),
+    )
+
+
 def verdict(result: Mapping[str, Any], tolerances: Tolerances) -> dict[str, Any]:
     """Check a parity ``result`` against ``tolerances``.
 
@@ -200,32 +231,14 @@ def verdict(result: Mapping[str, Any], tolerances: Tolerances) -> dict[str, Any]
     """
     cand, frames = result["candidate"], result["frames"]
     tests = {(t["reference"], t["class"]): t["diff"] for t in result["paired_tests"]}
+    labelled = result.get("ground_truth", True)  # False: parity without labels, no Dice check
     checks = []
     for agree in result["agreement"]:
         ref, role = agree["reference"], agree["role"]
         for cls in result["classes"]:
-            d = tests[(ref, cls)]
-            interval = {**d, "value": d["mean_diff"]}
-            checks.append(
-                make_check(
-                    "dice_delta",
-                    agree,
-                    cls,
-                    interval,
-                    tolerances.min_dice_delta,
-                    ">=",
-                    f"Dice({cand}) - Dice({ref}) = {d['mean_diff']:+.4f} for {cls}",
-                    frames,
-                    "bootstrap",
-                    units_to_decide(
-                        d["mean_diff"],
-                        d["ci_low"],
-                        d["ci_high"],
-                        tolerances.min_dice_delta,
-                        d["units"],
-                    ),
-                )
-            )
+            d = tests[(ref, cls)] if labelled else None
+            if d is not None:
+                checks.append(_dice_check(cand, ref, cls, agree, d, tolerances, frames))
             if role != "reference":
                 continue
             m = agree["mask_dice"][cls]
@@ -268,6 +281,8 @@ def verdict(result: Mapping[str, Any], tolerances: Tolerances) -> dict[str, Any]
     outcome = (
         "FAIL" if "FAIL" in outcomes else "INCONCLUSIVE" if "INCONCLUSIVE" in outcomes else "PASS"
     )
+    if not checks:  # e.g. only baselines without labels: nothing decided, never a vacuous PASS
+        outcome = "INCONCLUSIVE"
     undecided = [c["more_frames"] for c in checks if c["outcome"] == "INCONCLUSIVE"]
     more = None if not undecided or None in undecided else max(undecided)
     return {
@@ -275,7 +290,9 @@ def verdict(result: Mapping[str, Any], tolerances: Tolerances) -> dict[str, Any]
         "passed": outcome == "PASS",
         "exit_code": EXIT_CODES[outcome],
         "level": tolerances.level,
-        "reasons": [c["message"] for c in checks if c["outcome"] != "PASS"],
+        "reasons": [c["message"] for c in checks if c["outcome"] != "PASS"]
+        or ([] if checks else ["no check applies to these models and data"]),
         "checks": checks,
         "more_frames": more if outcome == "INCONCLUSIVE" else None,
+        "not_applicable": dict(result.get("not_applicable") or {}),
     }
