@@ -5,6 +5,9 @@ scale, preprocessing, classes, post-processing with the presence gate) and has t
 consumer calls: training's data pipeline, calibration, convert (the metadata payload), the
 runtime's ``Segmenter``, evaluation, parity and the Android golden generator. The sections of
 docs/runtime-contract.md name the function implementing each rule. numpy + Pillow only.
+Reading a frame from a file (section 0: oversized frames reduced, EXIF orientation) comes before
+the contract and lives in ``edgeseg.imaging.read_frame``, so that training data (read as stored)
+and the runtime share every rule from the gray frame on.
 """
 
 from __future__ import annotations
