@@ -95,7 +95,7 @@ def check_learning_rate(lr: float, flag: str = "--lr") -> float:
 
 # U-Nets that take a strided stem. Their default (stride 2: the network runs at half the input
 # resolution) is about 3x faster in int8 at 128x128; runs saved before the option existed were 1.
-STEM_ARCHS = ("resunet", "unet")
+STEM_ARCHS = ("resunet", "unet", "resunet_lite", "resunet_slim")
 
 
 def default_stem_stride(arch: str) -> int:

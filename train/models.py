@@ -120,6 +120,7 @@ def _unet_like(
     name: str,
     stem_stride: int = 1,
     refine: bool = False,
+    up: Callable = up_block,
 ) -> keras.Model:
     check_input_size(input_shape, depth, stem_stride)
     if refine and stem_stride == 1:
@@ -132,7 +133,7 @@ def _unet_like(
     x = bottleneck
     for level in reversed(range(depth)):
         filters = base_filters * 2**level
-        x = up_block(x, filters, f"dec{level + 1}", momentum)
+        x = up(x, filters, f"dec{level + 1}", momentum)
         x = layers.Concatenate(name=f"dec{level + 1}_concat")([x, skips[level]])
         x = block(x, filters, f"dec{level + 1}", momentum)
     upsample = stem_stride
@@ -219,6 +220,8 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "attention_unet": _lazy("edgeseg.train.zoo", "build_attention_unet"),
     "unetpp": _lazy("edgeseg.train.zoo", "build_unetpp"),
     "fcn": _lazy("edgeseg.train.zoo", "build_fcn"),
+    "resunet_lite": _lazy("edgeseg.train.blocks", "build_resunet_lite"),
+    "resunet_slim": _lazy("edgeseg.train.blocks", "build_resunet_slim"),
 }
 
 

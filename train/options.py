@@ -186,11 +186,16 @@ def check_options(opt: TrainOptions) -> TrainOptions:
     return opt
 
 
-def train_options(**kwargs: Any) -> TrainOptions:
+def train_options(preset: str | None = None, **kwargs: Any) -> TrainOptions:
     """:class:`TrainOptions` from keyword arguments (CLI flags or a Python caller's settings).
 
     An unknown name is a ConfigError naming the closest option; paths may be strings.
+    ``preset``: a named recipe (``edgeseg.train.recipes.PRESETS``) under the given options.
     """
+    if preset is not None:
+        from edgeseg.train.recipes import with_preset
+
+        kwargs = with_preset(preset, kwargs)
     unknown = [k for k in kwargs if k not in OPTION_NAMES]
     if unknown:
         name = unknown[0]

@@ -106,17 +106,28 @@ def train(
     ] = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run in --out.")] = False,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="A named recipe: wave1 (the default's), slim, slim_long or lite; "
+            "flags given as well override it."
+        ),
+    ] = None,
 ) -> None:
     """Train a lightweight U-Net (Dice+BCE, Adam, subject-wise validation, checkpoints).
 
     \b
     Example: edgeseg train --data ../shared/data/usgra-seg/dataset --out runs/usgra-nerve
     """
+    from edgeseg.train.recipes import explicit_options
     from edgeseg.train.runner import train_options, train_run
 
     # Every flag goes through the library's one door: names, ranges and combinations are
-    # checked there, the same for Python callers.
-    options = train_options(**ctx.params)
+    # checked there, the same for Python callers. A --preset sets what the user left default.
+    def default(name: str) -> bool:
+        return getattr(ctx.get_parameter_source(name), "name", "") == "DEFAULT"
+
+    options = train_options(**explicit_options(ctx.params, preset, default))
     check_out_folder(out)
     new_out = not out.exists()
     require_tensorflow()

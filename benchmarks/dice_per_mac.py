@@ -1,0 +1,307 @@
+"""Issue 17: Dice per MAC. Every candidate recipe, several seeds, one cost table.
+
+Usage: python benchmarks/dice_per_mac.py [--data D] [--test-data D/test]
+       [--candidates wave1,lite,lite_long] [--seeds 0,1,2] [--out runs/recipes] [--no-qat]
+
+For each candidate (a preset of ``edgeseg.train.recipes``, or ``NAME=PRESET:OPTION=VALUE,...``
+for a variant, e.g. ``lite_2class=lite:classes=nerve=1;vessel=2``) and seed: train on the
+training folder (the run's subject-wise train/validation split picks the checkpoint; the test
+split is only scored), evaluate the float model on the test split, QAT fine-tune (5 epochs) and
+export int8, evaluate the int8 ``.tflite`` through ``edge_runtime`` on the same frames. Finished
+steps are kept in ``OUT/NAME_sSEED`` (``dice_per_mac.json`` there) and skipped on a re-run.
+Then, in one timing session, each candidate's int8 file is invoked on one thread in interleaved
+rounds. Statistics: per-frame Dice averaged over the seeds of a candidate, paired with the
+reference (the first candidate) frame by frame, bootstrap 95% CI of the mean difference.
+Writes ``benchmarks/results/dice_per_mac.json`` and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DATA = "../shared/data/usgra-seg/dataset"
+RESULT = Path("benchmarks/results/dice_per_mac.json")
+CREDIT = "usgra-seg dataset (github.com/tmkand/usgra-seg), CC BY 4.0"
+QAT_EPOCHS = 5
+ROUNDS, RUNS = 7, 40  # timing: interleaved rounds x invokes per round and model
+# The issue's acceptance for a new default.
+MAX_MACS = 100_000_000
+MAX_INT8_BYTES = 300_000
+MAX_INT8_DROP = 0.005
+
+
+def parse_candidate(text: str) -> tuple[str, str, dict[str, Any]]:
+    """``NAME`` (a preset) or ``NAME=PRESET:KEY=VALUE,...`` -> (name, preset, overrides).
+
+    In values ``;`` stands for ``,`` (class maps) and numbers are parsed.
+    """
+    if "=" not in text.split(":")[0]:
+        return text, text, {}
+    name, rest = text.split("=", 1)
+    preset, _, pairs = rest.partition(":")
+    overrides: dict[str, Any] = {}
+    for pair in filter(None, pairs.split(",")):
+        key, value = pair.split("=", 1)
+        overrides[key] = _value(value.replace(";", ","))
+    return name, preset, overrides
+
+
+def _value(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def train_one(run_dir: Path, data: Path, preset: str, overrides: dict, seed: int) -> None:
+    from edgeseg.train.recipes import with_preset
+    from edgeseg.train.runner import train_options, train_run
+
+    state = run_dir / "state.json"
+    if state.is_file() and json.loads(state.read_text()).get("finished"):
+        return
+    opts = with_preset(preset, {**overrides, "data": data, "out": run_dir, "seed": seed})
+    train_run(train_options(**opts, force=True), log=lambda m: print(f"  [{run_dir.name}] {m}"))
+
+
+def _scores(rows: list[dict], classes: list[str]) -> dict[str, list[float]]:
+    return {c: [float(r[f"{c}/dice"]) for r in rows] for c in classes}
+
+
+def evaluate_run(run_dir: Path, test_data: Path, qat: bool) -> dict:
+    """Float (best) and int8 (QAT) per-frame test Dice of one run; cached in the run folder."""
+    from edgeseg.config import load_config
+    from edgeseg.datasets import discover
+    from edgeseg.train.evaluate import contract_for, evaluate_samples
+    from edgeseg.train.serialization import load_model, model_path
+    from edgeseg.train.zoo import model_stats
+
+    cache = run_dir / "dice_per_mac.json"
+    found = json.loads(cache.read_text()) if cache.is_file() else {}
+    cfg = load_config(run_dir)
+    classes = list(cfg.class_names)
+    samples, _ = discover(test_data, "auto")
+    if "float" not in found:
+        from edgeseg.evaluation.predictions import keras_predictor
+
+        model = load_model(model_path(run_dir, "best"))
+        rows = evaluate_samples(samples, contract_for(cfg), keras_predictor(model))
+        state = json.loads((run_dir / "state.json").read_text())
+        found.update(
+            frames=[r["image"] for r in rows],
+            classes=classes,
+            float=_scores(rows, classes),
+            **model_stats(model),
+            best_epoch=int(state["best_epoch"]) + 1,
+            epochs_run=int(state["epoch"]) + 1,
+            best_val_dice=float(state["best_val_dice"]),
+        )
+        _save(cache, found)
+    if qat and "int8" not in found:
+        from edgeseg.convert.tflite import export
+        from edgeseg.edge_runtime.segmenter import Segmenter
+        from edgeseg.evaluation.predictions import segmenter_predictor
+        from edgeseg.train.runner import qat_run
+
+        qat_run(run_dir, epochs=QAT_EPOCHS, force=True, log=lambda m: None)
+        result = export(run_dir, variant="int8", which="qat", force=True)
+        seg = Segmenter(result.path, delegate="cpu", threads=1)
+        rows = evaluate_samples(samples, seg.contract, segmenter_predictor(seg))
+        found.update(int8=_scores(rows, classes), int8_path=str(result.path))
+        found["int8_bytes"] = int(result.bytes)
+        _save(cache, found)
+    return found
+
+
+def _save(path: Path, data: dict) -> None:
+    from edgeseg.io import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2))
+
+
+def time_invokes(paths: dict[str, str]) -> dict[str, dict]:
+    """Median and spread of one-thread ``invoke`` per model, rounds interleaved across models."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreters = {}
+    for name, path in paths.items():
+        it = Interpreter(model_path=path, num_threads=1)
+        it.allocate_tensors()
+        d = it.get_input_details()[0]
+        it.set_tensor(d["index"], np.zeros(d["shape"], dtype=d["dtype"]))
+        for _ in range(5):
+            it.invoke()
+        interpreters[name] = it
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(ROUNDS):
+        for name, it in interpreters.items():
+            for _ in range(RUNS):
+                t0 = time.perf_counter()
+                it.invoke()
+                times[name].append((time.perf_counter() - t0) * 1000.0)
+    return {
+        name: {
+            "median_ms": float(np.median(t)),
+            "p10_ms": float(np.percentile(t, 10)),
+            "p90_ms": float(np.percentile(t, 90)),
+            "invokes": len(t),
+        }
+        for name, t in times.items()
+    }
+
+
+def summarize(cands: dict[str, dict], reference: str) -> dict:
+    """Per candidate: seeds' Dice, seed-mean per frame, paired CI vs reference, acceptance."""
+    from edgeseg.stats import bootstrap_ci, bootstrap_diff_ci
+
+    out = {}
+    ref = cands[reference]
+    for name, c in cands.items():
+        runs = c["runs"]
+        first = runs[0]
+        row: dict[str, Any] = {
+            "preset": c["preset"],
+            "overrides": c["overrides"],
+            "seeds": c["seeds"],
+            "params": first["params"],
+            "macs": first["macs"],
+            "int8_bytes": first.get("int8_bytes"),
+            "best_epochs": [r["best_epoch"] for r in runs],
+            "classes": {},
+        }
+        for cls in first["classes"]:
+            cls_row: dict[str, Any] = {}
+            for kind in ("float", "int8"):
+                if not all(kind in r for r in runs):
+                    continue
+                per_seed = [float(np.mean(r[kind][cls])) for r in runs]
+                frames = np.mean([r[kind][cls] for r in runs], axis=0)
+                cls_row[kind] = {
+                    "per_seed": per_seed,
+                    "mean": float(np.mean(per_seed)),
+                    "sd": float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0,
+                    "ci": _ci(bootstrap_ci(frames)),
+                    "frames_seed_mean": frames.tolist(),
+                }
+            if "int8" in cls_row:
+                cls_row["int8_minus_float"] = cls_row["int8"]["mean"] - cls_row["float"]["mean"]
+            if name != reference and cls in ref["runs"][0]["classes"]:
+                for kind in ("float", "int8"):
+                    if kind in cls_row and all(kind in r for r in ref["runs"]):
+                        ref_frames = np.mean([r[kind][cls] for r in ref["runs"]], axis=0)
+                        diff = bootstrap_diff_ci(cls_row[kind]["frames_seed_mean"], ref_frames)
+                        cls_row[f"{kind}_diff_vs_ref"] = _ci(diff, "mean_diff")
+            row["classes"][cls] = cls_row
+        out[name] = row
+    return out
+
+
+def _ci(stats: dict, key: str = "mean") -> dict:
+    return {"mean": stats[key], "low": stats["ci_low"], "high": stats["ci_high"]}
+
+
+def acceptance(row: dict, ref: dict, cls: str = "nerve") -> dict:
+    """The issue's criteria for a new default, each with its value; None where not measured."""
+    c = row["classes"].get(cls, {})
+    diff = c.get("float_diff_vs_ref")
+    lat, ref_lat = row.get("int8_invoke", {}), ref.get("int8_invoke", {})
+    checks = {
+        "seeds >= 3": len(row["seeds"]) >= 3,
+        "test Dice CI vs reference above 0": None if diff is None else diff["low"] > 0,
+        "MACs <= 100 M": row["macs"] <= MAX_MACS,
+        "int8 <= 300 KB": None if row["int8_bytes"] is None else row["int8_bytes"] <= 300_000,
+        "int8 invoke <= reference": None
+        if not lat or not ref_lat
+        else lat["median_ms"] <= ref_lat["median_ms"],
+        "int8 Dice >= float - 0.005": None
+        if "int8_minus_float" not in c
+        else c["int8_minus_float"] >= -MAX_INT8_DROP,
+    }
+    return {"checks": checks, "all": all(v is True for v in checks.values())}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=DATA)
+    p.add_argument("--test-data", default=None, help="default: DATA/test")
+    p.add_argument("--candidates", default="wave1,lite,lite_long")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--out", default="runs/recipes")
+    p.add_argument("--no-qat", action="store_true", help="float only (no int8 columns)")
+    p.add_argument("--json", default=str(RESULT))
+    args = p.parse_args()
+    data = Path(args.data)
+    test_data = Path(args.test_data) if args.test_data else data / "test"
+    seeds = [int(s) for s in args.seeds.split(",")]
+    start = time.time()
+    cands: dict[str, dict] = {}
+    for text in args.candidates.split(","):
+        name, preset, overrides = parse_candidate(text)
+        runs = []
+        for seed in seeds:
+            run_dir = Path(args.out) / f"{name}_s{seed}"
+            train_one(run_dir, data, preset, overrides, seed)
+            runs.append(evaluate_run(run_dir, test_data, qat=not args.no_qat))
+            print(f"{run_dir}: float nerve Dice {np.mean(runs[-1]['float']['nerve']):.4f}")
+        cands[name] = {"preset": preset, "overrides": overrides, "seeds": seeds, "runs": runs}
+    reference = next(iter(cands))
+    table = summarize(cands, reference)
+    paths = {n: c["runs"][0]["int8_path"] for n, c in cands.items() if "int8_path" in c["runs"][0]}
+    for name, timing in time_invokes(paths).items() if paths else ():
+        table[name]["int8_invoke"] = timing
+    for row in table.values():
+        row["acceptance"] = acceptance(row, table[reference])
+    report = {
+        "schema": "edgeseg.dice_per_mac/1",
+        "command": "python benchmarks/dice_per_mac.py "
+        + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False)
+        ),
+        "data": str(data),
+        "test_data": str(test_data),
+        "credit": CREDIT,
+        "reference": reference,
+        "qat_epochs": QAT_EPOCHS,
+        "timing": {"rounds": ROUNDS, "runs_per_round": RUNS, "threads": 1, "model": "seed 0"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "machine": platform.machine(),
+            "python": platform.python_version(),
+        },
+        "seconds": round(time.time() - start, 1),
+        "candidates": table,
+    }
+    from edgeseg.io import write_text_atomic
+
+    write_text_atomic(Path(args.json), json.dumps(report, indent=2))
+    for name, row in table.items():
+        nerve = row["classes"]["nerve"]
+        lat = row.get("int8_invoke", {}).get("median_ms")
+        print(
+            f"{name:12s} params {row['params']:>8,} MACs {row['macs'] / 1e6:6.1f}M "
+            f"int8 {row['int8_bytes'] or 0:>8,} B invoke {lat or float('nan'):.2f} ms "
+            f"float {nerve['float']['mean']:.4f} (sd {nerve['float']['sd']:.4f}) "
+            + (f"int8 {nerve['int8']['mean']:.4f} " if "int8" in nerve else "")
+            + (
+                f"diff {nerve['float_diff_vs_ref']['mean']:+.4f} "
+                f"[{nerve['float_diff_vs_ref']['low']:+.4f}, "
+                f"{nerve['float_diff_vs_ref']['high']:+.4f}]"
+                if "float_diff_vs_ref" in nerve
+                else ""
+            )
+        )
+    print(f"wrote {args.json} in {time.time() - start:.0f}s; next: python docs/build_results.py")
+
+
+if __name__ == "__main__":
+    main()
