@@ -62,31 +62,58 @@ def write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int = 18) -> Path
     return Path(path)
 
 
-def write_y4m(frames: np.ndarray | Iterable[np.ndarray], path: Path, fps: float) -> Path:
-    """YUV4MPEG2 (4:2:0, full range) of gray or RGB uint8 frames: Chromium's fake camera file.
+def _studio(plane: np.ndarray, luma: bool) -> np.ndarray:
+    """Full-range 8-bit values -> BT.601 studio range (luma 16..235, chroma 16..240)."""
+    wide = plane.astype(np.float64)
+    scaled = 16 + wide * 219 / 255 if luma else 128 + (wide - 128) * 224 / 255
+    return np.floor(scaled + 0.5).astype(np.uint8)
 
-    Gray frames are the luma plane with neutral chroma (128); RGB frames go through Pillow's
-    YCbCr conversion, chroma averaged over 2x2 blocks.
+
+def y4m_planes(image: np.ndarray, color_range: str = "full") -> tuple[np.ndarray, ...]:
+    """One gray or RGB uint8 frame -> its Y, Cb, Cr planes (4:2:0, chroma averaged over 2x2).
+
+    Gray frames keep their values as luma with neutral chroma (128); RGB frames go through
+    Pillow's full-range YCbCr conversion. ``limited`` then maps them to studio range.
     """
-    frames = _even_frames(
-        np.asarray(list(frames) if not isinstance(frames, np.ndarray) else frames), f"Y4M {path}"
-    )
-    h, w = frames.shape[1:3]
+    h, w = image.shape[:2]
+    if image.ndim == 2:
+        planes = [image, np.full((h // 2, w // 2), 128, np.uint8), None]
+        planes[2] = planes[1]
+    else:
+        ycc = np.asarray(Image.fromarray(image).convert("YCbCr"), dtype=np.float64)
+        planes = [ycc[..., 0].astype(np.uint8)]
+        for c in (1, 2):
+            quads = ycc[..., c].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+            planes.append(np.floor(quads + 0.5).astype(np.uint8))
+    if color_range == "limited":
+        planes = [_studio(p, i == 0) for i, p in enumerate(planes)]
+    return tuple(np.ascontiguousarray(p) for p in planes)
+
+
+def write_y4m(
+    frames: np.ndarray | Iterable[np.ndarray], path: Path, fps: float, color_range: str = "full"
+) -> Path:
+    """YUV4MPEG2 4:2:0 of gray or RGB uint8 frames: a fake camera for Chromium
+    (``--use-file-for-fake-video-capture``) or FFmpeg.
+
+    ``full`` (default): the frames' own values, tagged ``XCOLORRANGE=FULL`` (FFmpeg then reads
+    gray frames back exactly). ``limited``: BT.601 studio range, untagged, for players that
+    assume it (expanding it back to 0..255 restores the values within rounding).
+    """
+    if color_range not in ("full", "limited"):
+        raise ConfigError(f"Y4M colour range {color_range!r}: expected full or limited")
+    stack = frames if isinstance(frames, np.ndarray) else np.stack(list(frames))
+    stack = _even_frames(stack, f"Y4M {path}")
+    h, w = stack.shape[1:3]
     rate = Fraction(fps).limit_denominator(1001)
-    header = f"YUV4MPEG2 W{w} H{h} F{rate.numerator}:{rate.denominator} Ip A1:1 C420jpeg\n"
+    tag = " XCOLORRANGE=FULL" if color_range == "full" else ""
+    header = f"YUV4MPEG2 W{w} H{h} F{rate.numerator}:{rate.denominator} Ip A1:1 C420jpeg{tag}\n"
     with atomic_path(Path(path)) as tmp, open(tmp, "wb") as out:
         out.write(header.encode("ascii"))
-        neutral = np.full((h // 2, w // 2), 128, dtype=np.uint8).tobytes()
-        for image in frames:
+        for image in stack:
             out.write(b"FRAME\n")
-            if image.ndim == 2:
-                out.write(np.ascontiguousarray(image).tobytes() + neutral + neutral)
-                continue
-            ycc = np.asarray(Image.fromarray(image).convert("YCbCr"), dtype=np.float64)
-            out.write(ycc[..., 0].astype(np.uint8).tobytes())
-            for c in (1, 2):
-                quads = ycc[..., c].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-                out.write(np.floor(quads + 0.5).astype(np.uint8).tobytes())
+            for plane in y4m_planes(image, color_range):
+                out.write(plane.tobytes())
     return Path(path)
 
 
