@@ -13,7 +13,8 @@ Kinds: ``preprocess`` (frame -> gray -> resized -> preprocessed -> input tensor)
 ``postprocess`` (raw output tensor -> mask at model size -> mask at frame size -> overlay),
 ``model`` (both, with the raw output of a real .tflite), ``resize_sweep`` (Pillow BILINEAR and
 NEAREST over many odd sizes) and ``flatbuffer`` (metadata-only .tflite flatbuffers, inline and
-out-of-line buffers, for the hand-written reader).
+out-of-line buffers, for the hand-written reader), plus the frame-reading kinds of
+golden_frames.py (``frame_read``, ``reduce_factors``, ``drop_order``).
 
 Every expected value is computed by the library's frame contract
 (``edgeseg.contract.FrameContract``), the one the Python runtime runs: the goldens pin the
@@ -45,6 +46,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from golden_frames import drop_order_cases, frame_read_cases  # noqa: E402
 from golden_writer import (  # noqa: E402
     Case,
     _quant,
@@ -183,6 +185,8 @@ def no_model_cases(root: Path) -> None:
 
     resize_sweep(root)
     flatbuffer_case(root)
+    frame_read_cases(root)
+    drop_order_cases(root)
 
 
 def resize_sweep(root: Path) -> None:

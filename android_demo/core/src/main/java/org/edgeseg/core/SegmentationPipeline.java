@@ -107,4 +107,14 @@ public final class SegmentationPipeline {
         return Postprocessor.apply(probs, mask.dim(2), mask.dim(1), mask.dim(3), presenceScore,
                 post);
     }
+
+    /**
+     * Dequantizes the raw mask output once and keeps it, so that {@link KeptOutput#masks}
+     * re-runs only post-processing when a setting such as the threshold changes. The buffer
+     * may be reused for the next frame afterwards.
+     */
+    public KeptOutput keep(ByteBuffer rawMask, Double presenceScore) {
+        double[] probs = Quantization.dequantizeAll(rawMask, mask);
+        return new KeptOutput(probs, mask.dim(2), mask.dim(1), mask.dim(3), presenceScore);
+    }
 }

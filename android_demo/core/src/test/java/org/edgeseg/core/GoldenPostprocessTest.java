@@ -1,5 +1,6 @@
 package org.edgeseg.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -51,6 +52,16 @@ class GoldenPostprocessTest {
         assertEquals(s[2], model.width());
         assertEquals(s[1], model.height());
         GoldenPreprocessTest.assertSame(c, "mask_model", model.data());
+
+        // threshold-only re-post-processing: the kept probabilities give the same masks as a
+        // fresh decode, at the model's threshold and at others, without running the model again
+        KeptOutput kept = pipeline.keep(c.buffer("output_tensor"), presence);
+        GoldenPreprocessTest.assertSame(c, "mask_model", kept.masks(md.postprocess()).data());
+        for (double t : new double[] {0.2, 0.5, 0.8}) {
+            PostprocessSpec post = md.postprocess().withThreshold(t);
+            assertArrayEquals(pipeline.decode(c.buffer("output_tensor"), presence, post).data(),
+                    kept.masks(post).data(), c + ": kept output at threshold " + t);
+        }
 
         GrayImage gray = c.image("gray");
         ClassMasks frameMasks = model.resizeNearest(gray.width(), gray.height());
