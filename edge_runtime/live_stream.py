@@ -73,6 +73,7 @@ class LiveSummary:
     out_dir: str | None = None
     written: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    dicom_seg: str | None = None  # the DICOM SEG written (only when asked for, only if complete)
 
     def line(self) -> str:
         """One line for the end of the command (no header values: the source's name is safe)."""
@@ -91,6 +92,8 @@ class LiveSummary:
             text += f"; skipped {self.skipped} unreadable (first: {self.skipped_sources[0]})"
         if self.out_dir:
             text += f"; wrote {', '.join(Path(p).name for p in self.written)} to {self.out_dir}"
+        if self.dicom_seg:
+            text += f"; DICOM SEG {self.dicom_seg}"
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -142,6 +145,7 @@ def stream_source(
     delegate: str = "auto",
     threads: int | None = None,
     input_size: int | str | Sequence[int] | None = None,
+    dicom_seg: Path | str | None = None,
     **overrides: Any,
 ) -> LiveSummary:
     """Segment ``source`` (a path/device spec or an open FrameSource) frame by frame.
@@ -153,6 +157,9 @@ def stream_source(
     :func:`open_frames`); ``on_note(line)`` gets the source's warnings (e.g. burned-in
     annotation) before the first frame. ``overrides`` go to :class:`Segmenter`. A failing
     source raises a DataError that says how many frames were processed and kept.
+    ``dicom_seg``: also write the masks as a DICOM Segmentation of a DICOM ``source``
+    (:mod:`~edgeseg.edge_runtime.dicom_seg`; it carries the patient's identity, by the
+    standard), before ``summary.json`` and only when the whole stream completed.
     """
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: must be 1 or more frames")
@@ -169,6 +176,13 @@ def stream_source(
         input_size=input_size,
         **overrides,
     )
+    seg_writer = None
+    if dicom_seg is not None:
+        from edgeseg.edge_runtime.dicom_seg import DicomSegWriter
+
+        if not isinstance(source, (str, Path)):
+            raise ConfigError("--dicom-seg needs --source to be the DICOM file's path")
+        seg_writer = DicomSegWriter(source, dicom_seg, seg.contract.classes)
     clock = clock or Clock()
     with open_frames(source, frame_rate) as src:
         for note in src.notes:
@@ -190,13 +204,14 @@ def stream_source(
             if out is None
             else StreamOutputs(
                 out,
-                seg.contract.class_names,
+                seg.contract.classes,
                 frame_rate=src.frame_rate,
                 overlay_video=overlay_video,
                 masks=masks,
             )
         )
-        _run(seg, src, summary, outputs, live or realtime, limit, prefetch, progress, clock)
+        paced = live or realtime
+        _run(seg, src, summary, outputs, paced, limit, prefetch, progress, clock, seg_writer)
     return summary
 
 
@@ -210,6 +225,7 @@ def _run(
     prefetch: bool,
     progress: Progress | None,
     clock: Clock,
+    seg_writer: Any = None,
 ) -> None:
     """The loop of :func:`stream_source`; fills ``summary`` and writes it last, even on failure."""
     frames: Iterator[SourceFrame] = itertools.islice(iter(src), limit)
@@ -258,10 +274,14 @@ def _run(
                 stability.add(result.mask_model)
                 if outputs is not None:
                     outputs.add(result, frame.index, frame.timestamp_s, latency)
+                if seg_writer is not None:
+                    seg_writer.add(frame.index, result.mask)
                 event = ProgressEvent(
                     frame.index, total, f"frame {frame.index}", True, total_ms=latency
                 )
                 _emit(progress, event)
+        if seg_writer is not None:
+            summary.dicom_seg = str(seg_writer.write())
         summary.complete = True
     except KeyboardInterrupt:
         summary.stopped = "interrupted"

@@ -24,6 +24,8 @@ import contextlib
 import csv
 import json
 import os
+import queue
+import threading
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -31,10 +33,12 @@ from typing import IO, Any
 
 import numpy as np
 
+from edgeseg.contract import ClassInfo
 from edgeseg.edge_runtime.predict import write_result
 from edgeseg.edge_runtime.streaming import Result
 from edgeseg.extras import require
 from edgeseg.io import check_output_folder, write_text_atomic
+from edgeseg.postprocess import overlay
 
 VIDEO_NAME = "overlay.mp4"
 CSV_NAME = "frames.csv"
@@ -42,11 +46,88 @@ MASKS_DIR = "masks"
 SUMMARY_NAME = "summary.json"
 VIDEO_OPTIONS = {"preset": "ultrafast", "tune": "zerolatency", "crf": "23"}
 _MS = Fraction(1, 1000)
+WRITER_THREAD_NAME = "edgeseg-video-writer"
 
 
 def mask_stem(index: int) -> str:
     """The file stem of frame ``index``'s outputs: ``frame_000042``."""
     return f"frame_{index:06d}"
+
+
+class OverlayPainter:
+    """The contract's overlay (:func:`edgeseg.postprocess.overlay`) as one lookup per pixel.
+
+    Each class's colour blended over every gray level is computed once, by the overlay function
+    itself on a 0..255 ramp, so the bytes are the contract's; painting a frame is then a table
+    lookup on its mask pixels instead of the blend arithmetic on every pixel. ``bgr=True`` gives
+    the channels in the order the video encoder converts fastest.
+    """
+
+    def __init__(self, colors: Sequence[Sequence[int]]) -> None:
+        ramp = np.arange(256, dtype=np.uint8)[None, :]
+        full = np.ones((1, 256, 1), dtype=np.uint8)
+        self.tables = [overlay(ramp, full, [color])[0] for color in colors]  # 256x3 each
+
+    def __call__(self, gray: np.ndarray, mask: np.ndarray, bgr: bool = False) -> np.ndarray:
+        """HxW uint8 gray + HxWxC {0,1} mask -> HxWx3 uint8 (RGB, or BGR)."""
+        out = np.dstack((gray, gray, gray))
+        for c, table in enumerate(self.tables):
+            on = mask[..., c] > 0
+            rows = np.flatnonzero(on.any(axis=1))
+            if rows.size == 0:
+                continue
+            cols = np.flatnonzero(on.any(axis=0))
+            box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            inside = on[box]  # only the mask's bounding box is looked at
+            out[box][inside] = (table[:, ::-1] if bgr else table)[gray[box][inside]]
+        return out
+
+
+class VideoWriterThread:
+    """Paint and encode on one background thread, at most ``depth`` frames behind.
+
+    :meth:`put` hands a frame over (waiting while ``depth`` frames are still to encode, so no
+    queue grows); :meth:`close` encodes what was handed over, then finalizes the video. An
+    error on the thread is raised by the next :meth:`put` or by :meth:`close`.
+    """
+
+    def __init__(self, video: OverlayVideo, painter: OverlayPainter, depth: int = 2) -> None:
+        self.video = video
+        self.painter = painter
+        self._queue: queue.Queue[tuple[np.ndarray, np.ndarray, float] | None] = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name=WRITER_THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain after a failure
+            gray, mask, timestamp_s = item
+            try:
+                self.video.write(self.painter(gray, mask, bgr=True), timestamp_s, bgr=True)
+            except BaseException as exc:  # raised on the caller's thread
+                self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def put(self, gray: np.ndarray, mask: np.ndarray, timestamp_s: float) -> None:
+        self._raise()
+        self._queue.put((gray, mask, timestamp_s))
+
+    def close(self) -> Path | None:
+        """Encode what was handed over, finalize the video; its path (None: no frame)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        try:
+            self._raise()
+        finally:
+            done = self.video.close()
+        return done
 
 
 class OverlayVideo:
@@ -74,14 +155,16 @@ class OverlayVideo:
         stream.codec_context.time_base = _MS
         self._stream = stream
 
-    def write(self, rgb: np.ndarray, timestamp_s: float) -> None:
-        """Encode one HxWx3 uint8 frame shown at ``timestamp_s`` (kept strictly increasing)."""
+    def write(self, rgb: np.ndarray, timestamp_s: float, bgr: bool = False) -> None:
+        """Encode one HxWx3 uint8 frame (RGB, or BGR: ``bgr``, libswscale's fast path to
+        yuv420p) shown at ``timestamp_s`` (kept strictly increasing)."""
         h, w = rgb.shape[:2]
         if h % 2 or w % 2:
             rgb = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
         if self._container is None:
             self._open(rgb.shape[0], rgb.shape[1])
-        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        fmt = "bgr24" if bgr else "rgb24"
+        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=fmt)
         pts = max(int(round(timestamp_s * 1000.0)), self._last_pts + 1)
         frame.pts, frame.time_base = pts, _MS
         self._last_pts = pts
@@ -119,9 +202,14 @@ def frame_row(result: Result, index: int, timestamp_s: float, latency_ms: float)
         "" if result.presence is None else f"{result.presence:.6f}",
     ]
     for c in range(len(result.classes)):
-        ys, xs = np.nonzero(result.mask[..., c])
-        if xs.size:
-            row += [int(xs.size), f"{xs.mean():.2f}", f"{ys.mean():.2f}"]
+        mask = result.mask[..., c]
+        rows = np.count_nonzero(mask, axis=1)  # per row; the columns' counts below
+        area = int(rows.sum())
+        if area:
+            cols = np.count_nonzero(mask, axis=0)
+            cx = float(cols @ np.arange(cols.size)) / area
+            cy = float(rows @ np.arange(rows.size)) / area
+            row += [area, f"{cx:.2f}", f"{cy:.2f}"]
         else:
             row += [0, "", ""]
     return row + [f"{latency_ms:.3f}"]
@@ -138,18 +226,19 @@ class StreamOutputs:
     def __init__(
         self,
         out_dir: Path,
-        classes: Sequence[str],
+        classes: Sequence[ClassInfo],
         *,
         frame_rate: float | None,
         overlay_video: bool = True,
         masks: bool = False,
     ) -> None:
         self.out_dir = check_output_folder(Path(out_dir), "--out")
-        self.classes = list(classes)
+        self.classes = [c.name for c in classes]
+        self.painter = OverlayPainter([c.color for c in classes])
         self.frame_rate = frame_rate
         self.want_video = overlay_video
         self.want_masks = masks
-        self.video: OverlayVideo | None = None
+        self.video: VideoWriterThread | None = None
         self._csv_file: IO[str] | None = None
         self._csv: Any = None
         self.rows = 0
@@ -167,7 +256,8 @@ class StreamOutputs:
         for old in (self.out_dir / MASKS_DIR).glob("frame_*_mask.png"):
             old.unlink()
         if self.want_video:
-            self.video = OverlayVideo(self.out_dir / VIDEO_NAME, self.frame_rate)
+            video = OverlayVideo(self.out_dir / VIDEO_NAME, self.frame_rate)
+            self.video = VideoWriterThread(video, self.painter)
         self._csv_file = open(self.out_dir / CSV_NAME, "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._csv = csv.writer(self._csv_file)
         self._csv.writerow(csv_columns(self.classes))
@@ -175,12 +265,12 @@ class StreamOutputs:
         return self
 
     def add(self, result: Result, index: int, timestamp_s: float, latency_ms: float) -> None:
-        """Write frame ``index``: its mask PNG, its overlay into the video, then its CSV row."""
+        """Write frame ``index``: its mask PNG, its overlay to the video's thread, its CSV row."""
         if self.want_masks:
             write_result(result, self.out_dir / MASKS_DIR, mask_stem(index), overlay=False)
             self.masks_written += 1
         if self.video is not None:
-            self.video.write(result.overlay(), timestamp_s)
+            self.video.put(result.gray, result.mask, timestamp_s)
         assert self._csv is not None and self._csv_file is not None
         self._csv.writerow(frame_row(result, index, timestamp_s, latency_ms))
         self._csv_file.flush()

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from edgeseg.edge_runtime.frame_files import is_frame_file, items
 from edgeseg.edge_runtime.segmenter import Result, Segmenter
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import IMAGE_SUFFIXES
@@ -219,6 +220,9 @@ def predict(
 ) -> PredictSummary:
     """Segment ``images`` (files or folders) and write masks and overlays into ``out_dir``.
 
+    A video, DICOM or multi-page TIFF file gives one mask per frame, named from its frame index
+    (see :mod:`~edgeseg.edge_runtime.frame_files`); ``images`` then counts frames.
+
     Unreadable images are reported in ``summary.failed`` (and to ``progress``) and nothing is
     written for them. ``out_dir`` may not contain, or lie inside, an input (a ground-truth
     ``a_mask.png`` beside ``a.png`` would be overwritten). ``overrides`` go to
@@ -243,20 +247,25 @@ def predict(
     )
     started = time.perf_counter()
     times: list[float] = []
+    total = None if any(p.is_file() and is_frame_file(p) for p in paths) else len(paths)
+    index = -1
     with _removed_if_left_empty(out):
-        for index, path in enumerate(paths):
+        for index, item in enumerate(items(paths)):
             try:
-                result = seg.segment(path)
+                if item.error is not None:
+                    raise item.error
+                result = seg.segment(item.frame)
             except DataError as exc:
-                summary.failed.append((str(path), str(exc)))
-                _emit(progress, ProgressEvent(index, len(paths), str(path), False, str(exc)))
+                summary.failed.append((item.label, str(exc)))
+                _emit(progress, ProgressEvent(index, total, item.label, False, str(exc)))
                 continue
-            summary.written.extend(str(p) for p in write_result(result, out, path.stem, overlay))
+            summary.written.extend(str(p) for p in write_result(result, out, item.stem, overlay))
             times.append(result.timings["total_ms"])
             event = ProgressEvent(
-                index, len(paths), str(path), True, total_ms=result.timings["total_ms"]
+                index, total, item.label, True, total_ms=result.timings["total_ms"]
             )
             _emit(progress, event)
+    summary.images = index + 1
     summary.wall_s = time.perf_counter() - started
     summary.mean_ms = float(np.mean(times)) if times else 0.0
     return summary

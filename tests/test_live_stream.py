@@ -349,3 +349,42 @@ def test_cli_bad_input_is_one_line_and_exit_2(clips, tmp_path) -> None:
         assert expected in lines[0], (args, lines[0])
         summary = out / SUMMARY_NAME
         assert not summary.exists() or not json.loads(summary.read_text())["complete"]
+
+
+@needs_model
+def test_cli_predict_reads_every_frame_of_a_video_and_a_dicom(clips, tmp_path) -> None:
+    out = tmp_path / "out"
+    proc = _cli(
+        "predict",
+        str(MODEL),
+        str(clips["mp4"]),
+        str(clips["dcm"]),
+        "--out",
+        str(out),
+        "--no-overlay",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 20 and "segmented 20/20 images" in proc.stdout
+    assert names[:10] == [f"clip_frame_{i:06d}_mask.png" for i in range(10)]
+    # the DICOM's outputs are named by a hash of the instance, never by its file name
+    assert all(n.startswith("dicom-") and "cine" not in n for n in names[10:])
+
+
+def test_overlay_painter_gives_the_contracts_overlay_bytes() -> None:
+    from edgeseg.edge_runtime.outputs import OverlayPainter
+    from edgeseg.postprocess import overlay
+
+    rng = np.random.default_rng(3)
+    gray = rng.integers(0, 256, (37, 52), dtype=np.uint8)
+    mask = np.zeros((37, 52, 2), np.uint8)
+    mask[5:20, 10:40, 0] = 1
+    mask[15:30, 30:50, 1] = 1  # overlaps class 0: the later class paints over
+    mask[0, 0, 0] = 1
+    colors = [(255, 40, 0), (0, 200, 255)]
+    want = overlay(gray, mask, colors)
+    paint = OverlayPainter(colors)
+    np.testing.assert_array_equal(paint(gray, mask), want)
+    np.testing.assert_array_equal(paint(gray, mask, bgr=True), want[..., ::-1])
+    np.testing.assert_array_equal(paint(gray, np.zeros_like(mask)), overlay(gray, 0 * mask, colors))
