@@ -277,3 +277,42 @@ def test_device_stall_and_end_of_stream(mp4: Path):
     assert 1 <= len(got) <= 3
     with pytest.raises(DataError, match="stopped sending after 12 frames"):
         list(DeviceSource("/dev/null", opener=_camera(mp4)))
+
+
+def test_luma_frames_match_the_contracts_gray_within_rounding(mp4: Path):
+    from edgeseg.edge_runtime.sources.video import VideoSource
+
+    rgb = [f.image for f in _frames(VideoSource(mp4))]
+    luma = [f.image for f in _frames(VideoSource(mp4, luma=True))]
+    assert luma[0].shape == (48, 64) and luma[0].dtype == np.uint8
+    for colour, gray in zip(rgb, luma, strict=True):
+        contract_gray = np.asarray(Image.fromarray(colour).convert("L"), dtype=int)
+        assert np.abs(contract_gray - gray).max() <= 1
+
+
+def test_zero_frame_video(tmp_path: Path):
+    path = tmp_path / "empty.mp4"
+    with av.open(str(path), "w") as dst:
+        stream = dst.add_stream("libx264", rate=int(FPS))
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        dst.start_encoding()  # header and index, no frame
+    assert path.stat().st_size > 0
+    with pytest.raises(DataError, match="no (decodable )?video"):
+        _frames(open_source(path))
+
+
+def test_mp4_cut_mid_stream_keeps_the_frames_before(tmp_path: Path, cine):
+    path = tmp_path / "fast.mp4"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as dst:
+        stream = dst.add_stream("libx264", rate=int(FPS), options={"g": "1"})  # all key frames
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for image in cine.frames:
+            dst.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="gray")))
+        dst.mux(stream.encode(None))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    got = []
+    with pytest.raises(DataError, match=r"after \d+ (of 12 )?frames") as err:
+        got.extend(open_source(path))
+    assert 0 < len(got) < 12 and f"after {len(got)} " in str(err.value)
+    assert "\n" not in str(err.value)

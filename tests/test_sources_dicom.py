@@ -260,3 +260,16 @@ def test_pydicom_warnings_never_reach_the_user(tmp_path, gray, recwarn):
     with open_source(path) as src:
         assert len(list(src)) == 6
     assert not [w for w in recwarn if "pydicom" in w.filename]
+
+
+def test_pillow_plugin_is_close_to_the_default(tmp_path, gray, rgb):
+    from edgeseg.edge_runtime.sources.dicom import DicomSource
+
+    for frames in (gray, rgb):
+        path = write_dicom(frames, tmp_path / "j.dcm", FPS, "jpeg")
+        default = np.stack([f.image for f in DicomSource(path)])
+        fast = np.stack([f.image for f in DicomSource(path, decoding_plugin="pillow")])
+        np.testing.assert_array_equal(
+            fast, pydicom.pixels.pixel_array(path, decoding_plugin="pillow")
+        )
+        assert np.abs(fast.astype(int) - default).max() <= 4
