@@ -60,7 +60,8 @@ class DicomSource(SourceBase):
     RecommendedDisplayFrameRate (None / the index without any); ``notes`` warn of burned-in
     annotation and of a variable frame time. ``decoding_plugin``: pydicom's plugin name, ""
     for its default (what ``pixel_array`` uses); ``"pillow"`` decodes JPEG Baseline about 3x
-    faster than the default pylibjpeg but may differ from it by a few grey levels.
+    faster than the default pylibjpeg; it differs by rounding (gray: 1 level; colour: a few
+    levels where chroma is upsampled).
     """
 
     def __init__(self, path: Path, max_pixels: int = MAX_PIXELS, decoding_plugin: str = "") -> None:
