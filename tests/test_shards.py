@@ -243,3 +243,11 @@ def test_train_streams_shards_and_resumes(packed, tmp_path):
     assert json.loads((run / "state.json").read_text())["epoch"] == 1
     assert "trained 2 epochs" in proc.stdout
     assert json.loads((run / "config.json").read_text())["train_subjects"] == cfg["train_subjects"]
+
+
+def test_packing_twice_gives_the_same_bytes(packed, synth_dir, tmp_path):
+    again = tmp_path / "again"
+    pack(synth_dir, again, subject_regex=SUBJECT, frames_per_shard=10)
+    assert [f.sha256 for f in read_index(again).files] == [
+        f.sha256 for f in read_index(packed).files
+    ]

@@ -124,6 +124,17 @@ def manifest_dict(
     }
 
 
+def manifest_text(payload: dict[str, Any]) -> str:
+    """``shards.json``'s text: the counts indented, then one line per frame and skipped file."""
+    lists = {key: payload[key] for key in ("frames", "skipped")}
+    head = json.dumps({k: v for k, v in payload.items() if k not in lists}, indent=1)
+    body = ",\n".join(
+        f' "{key}": [\n' + ",\n".join("  " + json.dumps(row) for row in rows) + "\n ]"
+        for key, rows in lists.items()
+    )
+    return head[: -len("\n}")] + ",\n" + body + "\n}\n"
+
+
 def _bad(root: Path, what: str) -> DataError:
     return DataError(f"{root / MANIFEST}: {what}; {REPACK}")
 

@@ -20,7 +20,6 @@ as a pack.
 from __future__ import annotations
 
 import io
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from edgeseg.train.shard_manifest import (
     FrameEntry,
     ShardFile,
     manifest_dict,
+    manifest_text,
     sha256_file,
 )
 
@@ -112,7 +112,7 @@ def _example(frame: np.ndarray, label: np.ndarray, entry: FrameEntry) -> bytes:
         "original_size": as_ints([entry.height, entry.width]),
     }
     example = tf.train.Example(features=tf.train.Features(feature=features))
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)  # same frames, same bytes, same hash
 
 
 def _skip_reason(exc: DataError) -> str:
@@ -190,7 +190,7 @@ def pack(
             for name, n in zip(names, per_shard, strict=True)
         ]
         payload = manifest_dict(files, kept, shape, str(Path(data).resolve()), found, skipped)
-        (tmp / MANIFEST).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        (tmp / MANIFEST).write_text(manifest_text(payload), encoding="utf-8")
     return PackResult(
         out=out,
         frames=len(kept),
