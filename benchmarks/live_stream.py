@@ -11,9 +11,10 @@ folder. For each file it times, on this machine as it is:
 - **decode alone**: every frame out of the source (``open_source``), nothing else;
 - **invoke alone**: the interpreter's ``invoke()`` on one prepared frame, as many times;
 - **stream**: ``edgeseg stream --source FILE --out DIR`` in-process (``stream_source``): decode
-  (prefetched on a thread) -> segment -> overlay -> H.264 ``overlay.mp4`` + ``frames.csv``,
-  every frame as fast as possible: frames/s and the per-frame time as a multiple of
-  (decode alone + invoke alone), goal <= 1.3x;
+  (prefetched on a thread) -> segment -> overlay -> H.264 ``overlay.mp4`` (on a writer thread)
+  + ``frames.csv``, every frame as fast as possible: frames/s and the per-frame time as a
+  multiple of (decode alone + invoke alone), goal <= 1.3x; once more for the MP4 without
+  ``--out`` (decode -> segment only), to show what the overlay video costs;
 
 and then the MP4 with ``--realtime`` (paced at its ``--fps``): latency p50/p99 from each
 frame's due time to its mask, and the frames dropped (goal: none). The model is
@@ -80,7 +81,7 @@ def invoke_ms(seg, frame: np.ndarray, runs: int) -> float:
     return (time.perf_counter() - started) * 1000.0 / runs
 
 
-def stream_row(seg, path: Path, out: Path, frame: np.ndarray, **options) -> dict:
+def stream_row(seg, path: Path, out: Path | None, frame: np.ndarray, **options) -> dict:
     from edgeseg.edge_runtime.live_stream import stream_source
 
     dec, n = decode_ms(path)
@@ -104,7 +105,8 @@ def stream_row(seg, path: Path, out: Path, frame: np.ndarray, **options) -> dict
         "latency_p99_ms": summary.latency_p99_ms,
         "stream_invoke_mean_ms": summary.invoke_mean_ms,
         "complete": summary.complete,
-        "overlay_video_bytes": (out / "overlay.mp4").stat().st_size,
+        "outputs": out is not None,
+        "overlay_video_bytes": (out / "overlay.mp4").stat().st_size if out else 0,
         "stability": summary.stability,
     }
 
@@ -137,12 +139,14 @@ def main() -> None:
         dcm = write_dicom(cine.frames, root / "phantom.dcm", fps=args.fps, syntax="jpeg")
         frame = cine.frames[len(cine.frames) // 2]
         del cine
-        for name, path, options in (
-            ("mp4", mp4, {}),
-            ("dicom-jpeg", dcm, {}),
-            ("mp4-realtime", mp4, {"realtime": True}),
+        for name, path, write, options in (
+            ("mp4", mp4, True, {}),
+            ("dicom-jpeg", dcm, True, {}),
+            ("mp4-no-output", mp4, False, {}),
+            ("mp4-realtime", mp4, True, {"realtime": True}),
         ):
-            row = {"case": name, **stream_row(seg, path, root / f"out-{name}", frame, **options)}
+            out = root / f"out-{name}" if write else None
+            row = {"case": name, **stream_row(seg, path, out, frame, **options)}
             rows.append(row)
             print(
                 f"{name:13s} {row['processed']:4d}/{row['frames']} frames  {row['fps']:6.1f} FPS  "

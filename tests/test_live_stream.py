@@ -388,3 +388,62 @@ def test_overlay_painter_gives_the_contracts_overlay_bytes() -> None:
     np.testing.assert_array_equal(paint(gray, mask), want)
     np.testing.assert_array_equal(paint(gray, mask, bgr=True), want[..., ::-1])
     np.testing.assert_array_equal(paint(gray, np.zeros_like(mask)), overlay(gray, 0 * mask, colors))
+
+
+def _dicom_variants(root: Path, clips: dict[str, Path]) -> list[tuple[list[str], str]]:
+    """A DICOM without pixel data and one in a transfer syntax no plugin decodes (MPEG-2)."""
+    pydicom = pytest.importorskip("pydicom")
+    ds = pydicom.dcmread(clips["dcm"])
+    del ds.PixelData
+    ds.save_as(root / "nopixels.dcm")
+    ds = pydicom.dcmread(clips["dcm"])
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG2 Main Profile
+    ds.save_as(root / "mpeg2.dcm")
+    return [
+        (["--source", str(root / "nopixels.dcm")], "no Pixel Data"),
+        (["--source", str(root / "mpeg2.dcm")], "not supported"),
+    ]
+
+
+@needs_model
+def test_cli_bad_dicom_is_one_line_and_exit_2(clips, tmp_path) -> None:
+    for args, expected in _dicom_variants(tmp_path, clips):
+        out = tmp_path / "out"
+        proc = _cli("stream", str(MODEL), *args, "--out", str(out), cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and expected in proc.stderr, (args, proc.stderr)
+        assert not (out / SUMMARY_NAME).exists()
+
+
+@needs_model
+def test_cli_ctrl_c_keeps_a_playable_video_and_the_csv(tmp_path) -> None:
+    """SIGINT to `edgeseg stream --realtime` mid-clip: exit 130, one line, outputs kept."""
+    import signal
+    import time
+
+    writers = pytest.importorskip("edgeseg.train.cine_writers", reason="H1's cine writers")
+    clip = writers.write_mp4(_frames(80), tmp_path / "long.mp4", fps=10)  # 8 s in real time
+    out = tmp_path / "out"
+    env = {**os.environ, "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "edgeseg.cli", "stream", str(MODEL), "--source", str(clip)]
+    proc = subprocess.Popen(
+        [*cmd, "--realtime", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        csv_file = out / CSV_NAME
+        if csv_file.exists() and csv_file.read_text().count("\n") >= 4:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.count("\n") == 1 and "interrupted after" in stderr, stderr
+    rows = _rows(out)[1:]
+    assert 3 <= len(rows) < 80
+    assert _decoded_frames(out / VIDEO_NAME) == len(rows)
+    assert json.loads((out / SUMMARY_NAME).read_text())["complete"] is False
