@@ -79,6 +79,18 @@ def test_decoding_matches_pixel_array(tmp_path, gray, rgb, syntax, photometric, 
     assert prepared.shape == (32, 32) and prepared.dtype == np.uint8
 
 
+def test_implicit_vr_little_endian(tmp_path, gray):
+    path = _edit(
+        write_dicom(gray, tmp_path / "i.dcm", FPS),
+        TransferSyntaxUID=pydicom.uid.ImplicitVRLittleEndian,
+    )
+    got, _ = _decode(path)
+    ds = pydicom.dcmread(path)
+    assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ImplicitVRLittleEndian
+    np.testing.assert_array_equal(got, ds.pixel_array)
+    np.testing.assert_array_equal(got, gray)
+
+
 def test_single_frame_without_number_of_frames(tmp_path, gray):
     path = write_dicom(gray[:1], tmp_path / "one.dcm", FPS)
     ds = pydicom.dcmread(path)
