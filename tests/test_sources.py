@@ -316,3 +316,39 @@ def test_mp4_cut_mid_stream_keeps_the_frames_before(tmp_path: Path, cine):
         got.extend(open_source(path))
     assert 0 < len(got) < 12 and f"after {len(got)} " in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_sources_import_no_training_code(mp4: Path, tmp_path: Path):
+    """The sources are edge-runtime code: no TensorFlow, Keras, train or convert."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import importlib.abc, sys
+        BLOCKED = ("tensorflow", "tf_keras", "keras", "edgeseg.train", "edgeseg.convert")
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.startswith(BLOCKED):
+                    raise ImportError(f"blocked: {name}")
+        sys.meta_path.insert(0, Block())
+        from edgeseg.edge_runtime.sources import open_source
+        from edgeseg.edge_runtime.sources import device, dicom, folder, tiff, video  # noqa
+        with open_source(sys.argv[1]) as src:
+            print(len(list(src)))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(mp4)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "12"
+
+
+def test_single_image_file_is_a_one_frame_source(tmp_path: Path, cine):
+    Image.fromarray(cine.frames[0]).save(tmp_path / "one.png")
+    src = open_source(tmp_path / "one.png")
+    (frame,) = _frames(src)
+    assert src.frame_count == 1
+    np.testing.assert_array_equal(frame.image, cine.frames[0])
