@@ -287,3 +287,28 @@ def test_pillow_plugin_is_close_to_the_default(tmp_path, gray, rgb):
         diff = np.abs(fast.astype(int) - default)
         # measured: gray frames within 1 level, colour within 7 (chroma upsampling differs)
         assert diff.mean() < 1.0 and diff.max() <= (8 if frames.ndim == 4 else 2)
+
+
+def test_folder_of_single_frame_files_in_instance_order(tmp_path, gray):
+    folder = tmp_path / "Phitest^Zelmira^Quill"  # export folders are often named after patients
+    folder.mkdir()
+    for i in range(3):  # file names in the reverse of the instance order
+        path = write_dicom(
+            gray[i : i + 1], folder / f"IM{3 - i}", FPS, identifiers=PHI_TEST_IDENTIFIERS
+        )
+        _edit(path, InstanceNumber=i + 1)
+    (folder / "IM1").rename(folder / "IM1.dcm")  # with or without the suffix
+    src = open_source(folder)
+    assert type(src).__name__ == "DicomSeriesSource" and src.name.startswith("dicom-")
+    frames = _frames(src)
+    np.testing.assert_array_equal(np.stack([f.image for f in frames]), gray[:3])
+    assert [f.index for f in frames] == [0, 1, 2]
+    assert src.frame_rate == pytest.approx(FPS, rel=1e-4)
+    text = " ".join([src.name, repr(src), *src.notes, *(f.source for f in frames)])
+    for value in _values():
+        assert value not in text
+
+
+def _frames(src):
+    with src:
+        return list(src)

@@ -35,6 +35,20 @@ def is_device(spec: str | Path) -> bool:
     return str(spec).startswith(DEVICE_PREFIX)
 
 
+def open_folder(folder: Path, **options: Any) -> FrameSource:
+    """A folder of images (:class:`FolderSource`), or else of DICOM files
+    (:class:`DicomSeriesSource`, one series, e.g. a scanner's one-frame-per-file export)."""
+    from edgeseg.edge_runtime.predict import image_files
+    from edgeseg.edge_runtime.sources.folder import FolderSource
+
+    if not image_files(folder):
+        from edgeseg.edge_runtime.sources.dicom_series import DicomSeriesSource, dicom_files
+
+        if dicom_files(folder):
+            return DicomSeriesSource(folder, **options)
+    return FolderSource(folder, **options)
+
+
 def open_source(spec: str | Path, **options: Any) -> FrameSource:
     """Open ``spec`` as a frame source: folder, ``/dev/videoN``, video, DICOM or TIFF file.
 
@@ -48,9 +62,7 @@ def open_source(spec: str | Path, **options: Any) -> FrameSource:
         return DeviceSource(str(spec), **options)
     path = Path(spec)
     if path.is_dir():
-        from edgeseg.edge_runtime.sources.folder import FolderSource
-
-        return FolderSource(path, **options)
+        return open_folder(path, **options)
     if not path.exists():
         raise DataError(
             f"{path}: not found (pass a folder, a video, a DICOM or TIFF file, or /dev/videoN)"
@@ -89,5 +101,6 @@ __all__ = [
     "SourceFrame",
     "is_device",
     "is_dicom_file",
+    "open_folder",
     "open_source",
 ]
