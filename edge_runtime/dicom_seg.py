@@ -172,6 +172,9 @@ class DicomSegWriter:
         for item in seg.SourceImageSequence:
             item.ReferencedSOPClassUID = sop_class
         template = seg.PerFrameFunctionalGroupsSequence[0]
+        shared = seg.SharedFunctionalGroupsSequence[0]
+        if "SegmentIdentificationSequence" in shared:  # highdicom shares it for one segment
+            del shared.SegmentIdentificationSequence
         organization = seg.DimensionOrganizationSequence[0].DimensionOrganizationUID
         temporal = Dataset()
         temporal.DimensionOrganizationUID = organization
@@ -189,7 +192,9 @@ class DicomSegWriter:
                 content = group.FrameContentSequence[0]
                 content.TemporalPositionIndex = index + 1
                 content.DimensionIndexValues = [s + 1, index + 1]
-                group.SegmentIdentificationSequence[0].ReferencedSegmentNumber = s + 1
+                ident = Dataset()
+                ident.ReferencedSegmentNumber = s + 1
+                group.SegmentIdentificationSequence = Seq([ident])
                 groups.append(group)
         seg.PerFrameFunctionalGroupsSequence = Seq(groups)
         frames = np.stack([np.moveaxis(self._mask(i), -1, 0) for i in order])

@@ -52,13 +52,16 @@ def _single_frame_dicom(path: Path, h: int = 24, w: int = 32) -> Path:
     return path
 
 
-@pytest.mark.parametrize("syntax", ["uncompressed", "jpeg"])
-def test_multiframe_seg_reads_back(tmp_path: Path, syntax: str) -> None:
+@pytest.mark.parametrize(
+    "syntax, n_classes", [("uncompressed", 2), ("jpeg", 2), ("uncompressed", 1)]
+)
+def test_multiframe_seg_reads_back(tmp_path: Path, syntax: str, n_classes: int) -> None:
     src_path = write_dicom(_frames(6), tmp_path / "cine.dcm", 25.0, syntax=syntax)
     src = pydicom.dcmread(src_path)
-    masks = _masks(6)
+    masks = _masks(6)[..., :n_classes]
     kept = [0, 2, 3, 5]  # frames 1 and 4 were never segmented (e.g. dropped live)
-    writer = DicomSegWriter(src_path, tmp_path / "out" / "seg.dcm", CLASSES)
+    classes = CLASSES[:n_classes]
+    writer = DicomSegWriter(src_path, tmp_path / "out" / "seg.dcm", classes)
     for i in kept:
         writer.add(i, masks[i])
     out = writer.write()
@@ -66,8 +69,8 @@ def test_multiframe_seg_reads_back(tmp_path: Path, syntax: str) -> None:
     seg = pydicom.dcmread(out)
     assert seg.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.4"  # Segmentation Storage
     assert seg.SegmentationType == "BINARY"
-    assert [s.SegmentLabel for s in seg.SegmentSequence] == ["nerve", "vessel"]
-    assert int(seg.NumberOfFrames) == len(kept) * 2
+    assert [s.SegmentLabel for s in seg.SegmentSequence] == [c.name for c in classes]
+    assert int(seg.NumberOfFrames) == len(kept) * n_classes
     ref = seg.ReferencedSeriesSequence[0]
     assert ref.SeriesInstanceUID == src.SeriesInstanceUID
     assert ref.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
@@ -76,7 +79,7 @@ def test_multiframe_seg_reads_back(tmp_path: Path, syntax: str) -> None:
     pixels = seg.pixel_array
     k = 0
     for i in kept:
-        for s in range(2):
+        for s in range(n_classes):
             group = seg.PerFrameFunctionalGroupsSequence[k]
             source = group.DerivationImageSequence[0].SourceImageSequence[0]
             assert source.ReferencedSOPInstanceUID == src.SOPInstanceUID
@@ -88,7 +91,9 @@ def test_multiframe_seg_reads_back(tmp_path: Path, syntax: str) -> None:
     # highdicom's own reader finds each source frame's masks
     back = hd.seg.segread(out)
     got = back.get_pixels_by_source_frame(
-        src.SOPInstanceUID, source_frame_numbers=[i + 1 for i in kept], segment_numbers=[1, 2]
+        src.SOPInstanceUID,
+        source_frame_numbers=[i + 1 for i in kept],
+        segment_numbers=list(range(1, n_classes + 1)),
     )
     np.testing.assert_array_equal(got, masks[kept])
 
@@ -131,3 +136,62 @@ def test_bad_input(tmp_path: Path) -> None:
         writer.write()
     assert not (tmp_path / "seg.dcm").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cine.dcm", "clip.dcm"]
+
+
+# --------------------------------------------------------------------------- edgeseg stream
+
+
+@pytest.mark.slow
+def test_stream_writes_the_seg_only_for_a_dicom_source(
+    tmp_path: Path, tiny_tflite: dict[str, Path]
+) -> None:
+    pytest.importorskip("av")
+    from typer.testing import CliRunner
+
+    from edgeseg.cli import app
+
+    src_path = write_dicom(_frames(5, 40, 48), tmp_path / "cine.dcm", 25.0)
+    out, seg_path = tmp_path / "out", tmp_path / "seg" / "cine_seg.dcm"
+    model = str(tiny_tflite["i8"])
+    args = ["stream", model, "--source", str(src_path), "--out", str(out), "--masks"]
+    result = CliRunner().invoke(app, [*args, "--dicom-seg", str(seg_path)])
+    assert result.exit_code == 0, result.output
+    assert f"DICOM SEG {seg_path}" in result.output
+    seg = pydicom.dcmread(seg_path)
+    src = pydicom.dcmread(src_path)
+    assert int(seg.NumberOfFrames) == 5 and [s.SegmentLabel for s in seg.SegmentSequence] == [
+        "nerve"
+    ]
+    refs = [
+        g.DerivationImageSequence[0].SourceImageSequence[0]
+        for g in seg.PerFrameFunctionalGroupsSequence
+    ]
+    assert {r.ReferencedSOPInstanceUID for r in refs} == {src.SOPInstanceUID}
+    assert [int(r.ReferencedFrameNumber) for r in refs] == [1, 2, 3, 4, 5]
+    # the SEG's masks are the stream's masks
+    from PIL import Image
+
+    written = sorted((out / "masks").glob("*.png"))
+    assert len(written) == 5
+    for k, png in enumerate(written):
+        np.testing.assert_array_equal(seg.pixel_array[k], np.asarray(Image.open(png)) > 0)
+
+    mp4 = write_dicom(_frames(2), tmp_path / "other.dcm", 25.0)  # a DICOM works, a video not
+    assert mp4.is_file()
+    (tmp_path / "clip.mp4").write_bytes(b"\0" * 64)
+    bad = CliRunner().invoke(
+        app,
+        [
+            "stream",
+            model,
+            "--source",
+            str(tmp_path / "clip.mp4"),
+            "--out",
+            str(tmp_path / "out2"),
+            "--dicom-seg",
+            str(tmp_path / "x.dcm"),
+        ],
+    )
+    assert bad.exit_code == 2
+    assert "--dicom-seg needs a DICOM source" in bad.output
+    assert not (tmp_path / "x.dcm").exists() and not (tmp_path / "out2").exists()

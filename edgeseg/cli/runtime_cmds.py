@@ -124,6 +124,14 @@ def stream(
     prefetch: Annotated[
         bool, typer.Option(help="Decode the next frame while this one runs (2 cores).")
     ] = True,
+    dicom_seg: Annotated[
+        Path | None,
+        typer.Option(
+            "--dicom-seg",
+            help="With a DICOM --source: also write the masks as a DICOM Segmentation "
+            "referencing it (carries the patient's identity, by the standard).",
+        ),
+    ] = None,
     threshold: Threshold = None,
     min_area: MinArea = None,
     largest_component: LargestComponent = None,
@@ -150,10 +158,13 @@ def stream(
     )
     options = runtime_options(backend, delegate, threads, input_size, strict_delegate)
     if frames is not None:
-        if realtime or masks or fps is not None:
-            fail("--realtime, --masks and --fps go with --source (e.g. --source FOLDER)")
+        if realtime or masks or fps is not None or dicom_seg is not None:
+            fail(
+                "--realtime, --masks, --fps and --dicom-seg go with --source (e.g. --source FOLDER)"
+            )
         _stream_folder(model, frames, out, smoothing, limit, prefetch, options, overrides)
         return
+    check_out_file(dicom_seg, "--dicom-seg")
     from edgeseg.edge_runtime.live_stream import stream_source
     from edgeseg.progress import per_event, progress_bar
 
@@ -183,6 +194,7 @@ def stream(
                 frame_rate=fps,
                 progress=on_event,
                 on_note=note,
+                dicom_seg=dicom_seg,
                 **options,
                 **overrides,
             )
