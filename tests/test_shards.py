@@ -226,10 +226,12 @@ def test_class_map_is_checked_against_every_packed_mask(tmp_path):
 @pytest.mark.slow
 def test_train_streams_shards_and_resumes(packed, tmp_path):
     """pack -> train 2 epochs -> resume from epoch 1 -> the run keeps the shards' split."""
+    from edgeseg.train.runner import train_run
+
     run = tmp_path / "run"
-    common = ["--size", "64", "--base-filters", "4", "--depth", "2", "--batch-size", "8"]
-    proc = run_cli("train", "--data", str(packed), "--out", str(run), "--epochs", "2", *common)
-    assert proc.returncode == 0, proc.stderr
+    common = {"size": 64, "base_filters": 4, "depth": 2, "batch_size": 8, "epochs": 2}
+    result = train_run(train_options(data=packed, out=run, **common), log=lambda m: None)
+    assert result.epochs_run == 2
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["layout"] == "shards" and cfg["data"] == str(packed.resolve())
     index = read_index(packed)
@@ -238,10 +240,9 @@ def test_train_streams_shards_and_resumes(packed, tmp_path):
     state = json.loads((run / "state.json").read_text())
     state.update(epoch=0, finished=False)  # as if killed during epoch 2
     (run / "state.json").write_text(json.dumps(state))
-    proc = run_cli("train", "--out", str(run), "--resume")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads((run / "state.json").read_text())["epoch"] == 1
-    assert "trained 2 epochs" in proc.stdout
+    lines = []
+    result = train_run(train_options(out=run, resume=True), log=lines.append)
+    assert result.epochs_run == 2 and any(line.startswith("epoch 2:") for line in lines)
     assert json.loads((run / "config.json").read_text())["train_subjects"] == cfg["train_subjects"]
 
 
