@@ -91,11 +91,11 @@ def test_bad_options(kwargs, match):
 # ----------------------------------------------------------------------------- writers
 
 
-def test_y4m_is_exact_and_ffmpeg_reads_it(tmp_path: Path, cine):
+def test_y4m_ffmpeg_reads_it_back(tmp_path: Path, cine):
     av = pytest.importorskip("av")
     from edgeseg.train.cine_writers import write_y4m
 
-    path = write_y4m(cine.frames[:5], tmp_path / "cam.y4m", FPS)
+    path = write_y4m(cine.frames[:5], tmp_path / "cam.y4m", FPS, color_range="full")
     data = path.read_bytes()
     header, rest = data.split(b"\n", 1)
     assert header == b"YUV4MPEG2 W80 H64 F30:1 Ip A1:1 C420jpeg XCOLORRANGE=FULL"
@@ -107,10 +107,51 @@ def test_y4m_is_exact_and_ffmpeg_reads_it(tmp_path: Path, cine):
         decoded = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
     assert len(decoded) == 5
     np.testing.assert_array_equal(decoded[4], cine.frames[4])  # full range: read back exactly
-    limited = write_y4m(cine.frames[:1], tmp_path / "tv.y4m", FPS, color_range="limited")
+    limited = write_y4m(cine.frames[:1], tmp_path / "tv.y4m", FPS)  # the default
+    assert limited.read_bytes().split(b"\n", 1)[0] == b"YUV4MPEG2 W80 H64 F30:1 Ip A1:1 C420jpeg"
     with av.open(str(limited)) as container:
         tv = next(container.decode(video=0)).to_ndarray(format="gray")
     assert np.abs(tv.astype(int) - cine.frames[0]).max() <= 1  # FFmpeg expands studio range
+
+
+CHROMIUM = "/usr/bin/chromium"
+CAMERA_PAGE = """<video id=v autoplay muted playsinline></video><canvas id=c></canvas>"""
+GRAB_ROW = """async () => {
+  const s = await navigator.mediaDevices.getUserMedia({video: {width: 128, height: 64}});
+  const v = document.getElementById('v'); v.srcObject = s; await v.play();
+  await new Promise(r => setTimeout(r, 500));
+  const c = document.getElementById('c'); c.width = v.videoWidth; c.height = v.videoHeight;
+  const ctx = c.getContext('2d'); ctx.drawImage(v, 0, 0);
+  return [c.width, c.height, Array.from(ctx.getImageData(0, 32, c.width, 1).data)];
+}"""
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium (tests/run.sh installs it)")
+def test_y4m_through_chromiums_fake_camera(tmp_path: Path):
+    """What a web page sees of the default Y4M: the gray values within 1 level."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from edgeseg.train.cine_writers import write_y4m
+
+    ramp = np.tile(np.arange(0, 256, 2, dtype=np.uint8), (64, 1))  # 64x128, every other level
+    camera = write_y4m(np.stack([ramp] * 6), tmp_path / "ramp.y4m", 10)
+    (tmp_path / "page.html").write_text(CAMERA_PAGE)
+    args = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+        "--no-sandbox",
+    ]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page()
+            page.goto((tmp_path / "page.html").as_uri())
+            width, height, rgba = page.evaluate(GRAB_ROW)
+        finally:
+            browser.close()
+    assert (width, height) == (128, 64)
+    red = np.asarray(rgba[0::4], dtype=int)
+    assert np.abs(red - ramp[32]).max() <= 1
 
 
 def test_y4m_colour_and_odd_sizes(tmp_path: Path, cine):
@@ -121,7 +162,8 @@ def test_y4m_colour_and_odd_sizes(tmp_path: Path, cine):
     rgb = np.zeros((2, 4, 6, 3), np.uint8)
     rgb[..., 0] = 255  # pure red: one colour, so 2x2 chroma averaging changes nothing
     y, cb, cr = np.asarray(Image.fromarray(rgb[0]).convert("YCbCr"))[0, 0]
-    data = write_y4m(rgb, tmp_path / "red.y4m", 25).read_bytes().split(b"FRAME\n")[1]
+    path = write_y4m(rgb, tmp_path / "red.y4m", 25, color_range="full")
+    data = path.read_bytes().split(b"FRAME\n")[1]
     assert set(data[:24]) == {y} and set(data[24:30]) == {cb} and set(data[30:36]) == {cr}
     assert len(set(data[:36])) == 3  # three different planes
     with pytest.raises(ConfigError, match="must be even"):

@@ -69,7 +69,7 @@ def _studio(plane: np.ndarray, luma: bool) -> np.ndarray:
     return np.floor(scaled + 0.5).astype(np.uint8)
 
 
-def y4m_planes(image: np.ndarray, color_range: str = "full") -> tuple[np.ndarray, ...]:
+def y4m_planes(image: np.ndarray, color_range: str = "limited") -> tuple[np.ndarray, ...]:
     """One gray or RGB uint8 frame -> its Y, Cb, Cr planes (4:2:0, chroma averaged over 2x2).
 
     Gray frames keep their values as luma with neutral chroma (128); RGB frames go through
@@ -91,14 +91,16 @@ def y4m_planes(image: np.ndarray, color_range: str = "full") -> tuple[np.ndarray
 
 
 def write_y4m(
-    frames: np.ndarray | Iterable[np.ndarray], path: Path, fps: float, color_range: str = "full"
+    frames: np.ndarray | Iterable[np.ndarray], path: Path, fps: float, color_range: str = "limited"
 ) -> Path:
     """YUV4MPEG2 4:2:0 of gray or RGB uint8 frames: a fake camera for Chromium
     (``--use-file-for-fake-video-capture``) or FFmpeg.
 
-    ``full`` (default): the frames' own values, tagged ``XCOLORRANGE=FULL`` (FFmpeg then reads
-    gray frames back exactly). ``limited``: BT.601 studio range, untagged, for players that
-    assume it (expanding it back to 0..255 restores the values within rounding).
+    ``limited`` (default): BT.601 studio range, untagged. Chromium's fake camera and FFmpeg both
+    read Y4M as studio range and expand it back: a page drawing the camera to a canvas gets the
+    gray frames within 1 level (measured, tests/test_cine.py). ``full``: the frames' own values
+    tagged ``XCOLORRANGE=FULL``; FFmpeg reads them back exactly, Chromium ignores the tag (and
+    stretches the values: 0..16 and 235..255 clip).
     """
     if color_range not in ("full", "limited"):
         raise ConfigError(f"Y4M colour range {color_range!r}: expected full or limited")
