@@ -44,8 +44,10 @@ class LiveSummary:
     """What a stream did. ``mode``: ``every frame``, ``real time`` (a paced file) or ``live``.
 
     ``received``: frames the source gave; ``processed`` + ``skipped`` (unreadable) +
-    ``dropped`` (stale, real-time modes only) = ``received``. ``latency_*``: a frame's arrival
-    (live), due time (paced file) or hand-over by the source (every frame) -> its mask.
+    ``dropped`` (stale, real-time modes only) = ``received``, except that a capture device's
+    ``dropped`` also counts the frames its own reader never handed over. ``latency_*``: a
+    frame's arrival (live), due time (paced file) or hand-over by the source (every frame) ->
+    its mask.
     ``frame_ms_mean``: the loop's time per processed frame; ``invoke_mean_ms``: the model's
     share. ``complete``: the whole source was processed; otherwise ``stopped`` says why.
     """
@@ -300,6 +302,8 @@ def _run(
         if feed is not None:
             summary.received = feed.received
             summary.dropped = feed.dropped
+        # a device's own reader keeps only its newest frame too: its drops count as well
+        summary.dropped += int(getattr(src, "dropped", 0) or 0)
         summary.fps = summary.processed / summary.wall_s if summary.wall_s > 0 else 0.0
         summary.latency_mean_ms = float(np.mean(latencies)) if latencies else 0.0
         summary.latency_p50_ms = _percentile(latencies, 50)
