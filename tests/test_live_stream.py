@@ -447,3 +447,76 @@ def test_cli_ctrl_c_keeps_a_playable_video_and_the_csv(tmp_path) -> None:
     assert 3 <= len(rows) < 80
     assert _decoded_frames(out / VIDEO_NAME) == len(rows)
     assert json.loads((out / SUMMARY_NAME).read_text())["complete"] is False
+
+
+# ------------------------------------------------------------------- a device double, VFR
+
+
+class _Camera:
+    """PyAV's v4l2 input replaced by a clip decoded at ``fps``, unplugged after ``stop_after``."""
+
+    def __init__(self, path: Path, fps: float, stop_after: int) -> None:
+        self.inner = av.open(str(path))
+        self.streams = self.inner.streams
+        self.fps, self.stop_after = fps, stop_after
+
+    def decode(self, stream):
+        import errno
+        import time
+
+        for i, frame in enumerate(self.inner.decode(stream)):
+            if i == self.stop_after:
+                raise OSError(errno.ENODEV, "No such device")
+            time.sleep(1.0 / self.fps)
+            yield frame
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@needs_model
+def test_a_device_unplugged_mid_stream_keeps_what_was_written(seg, clips, tmp_path) -> None:
+    """The real DeviceSource (reader thread, newest frame) with a double at av.open."""
+    from edgeseg.edge_runtime.sources.device import DeviceSource
+
+    def opener(device, format, options):
+        return _Camera(clips["mp4"], fps=50.0, stop_after=8)
+
+    out = tmp_path / "out"
+    src = DeviceSource(str(clips["mp4"]), opener=opener)
+    with pytest.raises(DataError, match=r"stopped after (\d) frames \(kept in .*incomplete\)"):
+        stream_source(seg, src, out_dir=out)
+    saved = json.loads((out / SUMMARY_NAME).read_text())
+    assert saved["mode"] == "live" and saved["complete"] is False
+    assert 1 <= saved["processed"] <= 8
+    assert saved["processed"] + saved["dropped"] <= 8
+    assert _decoded_frames(out / VIDEO_NAME) == saved["processed"] == len(_rows(out)) - 1
+
+
+@needs_model
+def test_cli_variable_rate_video_warns_and_keeps_its_timing(tmp_path) -> None:
+    from fractions import Fraction
+
+    clip = tmp_path / "vfr.mkv"
+    pts_ms = [0, 80, 120, 200, 240, 320, 360, 440]  # alternating 80 and 40 ms
+    with av.open(str(clip), "w") as dst:
+        stream = dst.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for image, pts in zip(_frames(len(pts_ms)), pts_ms, strict=True):
+            frame = av.VideoFrame.from_ndarray(image, format="gray")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            dst.mux(stream.encode(frame))
+        dst.mux(stream.encode(None))
+    out = tmp_path / "out"
+    proc = _cli(
+        "stream", str(MODEL), "--source", str(clip), "--realtime", "--out", str(out), cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    warnings = proc.stderr.strip().splitlines()
+    assert len(warnings) == 1 and "variable frame rate" in warnings[0], proc.stderr
+    stamps = {int(r[0]): float(r[1]) for r in _rows(out)[1:]}
+    assert stamps == pytest.approx({i: pts_ms[i] / 1000 for i in stamps})
+    with av.open(str(out / VIDEO_NAME)) as container:
+        times = [float(f.time) for f in container.decode(video=0)]
+    assert times == pytest.approx([stamps[i] for i in sorted(stamps)], abs=0.002)
