@@ -41,12 +41,14 @@ from results_evaluation import (
     render_stem,
     runtime_stale,
 )
+from results_live import LIVE_COMMAND, LIVE_JSON, render_live
 from results_pipeline import (
     PIPELINE_COMMANDS,
     PIPELINE_DEFAULT_JSON,
     PIPELINE_SEEDS_JSON,
     render_pipeline,
 )
+from results_recipes import RECIPES_COMMAND, RECIPES_JSON, render_recipes
 from results_training import render_parity, render_qat, render_throughput, render_train
 
 # ----------------------------------------------------------------------------- steps
@@ -201,6 +203,21 @@ STEPS: tuple[Step, ...] = (
         PIPELINE_COMMANDS,
         (PIPELINE_DEFAULT_JSON, PIPELINE_SEEDS_JSON),
         render_pipeline,
+        real_data=False,
+    ),
+    Step(
+        "recipes",
+        "Dice per MAC: candidate recipes, seeds, cost (issue 17)",
+        (RECIPES_COMMAND,),
+        (RECIPES_JSON,),
+        render_recipes,
+    ),
+    Step(
+        "live",
+        "Video and DICOM cine through the edge runtime: every frame and real time (issue 13)",
+        (LIVE_COMMAND,),
+        (LIVE_JSON,),
+        render_live,
         real_data=False,
     ),
 )

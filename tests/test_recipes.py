@@ -179,9 +179,11 @@ def test_benchmark_candidate_syntax():
         from dice_per_mac import parse_candidate
     finally:
         sys.path.pop(0)
-    assert parse_candidate("slim") == ("slim", "slim", {})
-    assert parse_candidate("s2=slim:classes=nerve=1;vessel=2,epochs=60") == (
+    assert parse_candidate("slim") == ("slim", "slim", {}, None)
+    assert parse_candidate("lite@0;1") == ("lite", "lite", {}, [0, 1])
+    assert parse_candidate("s2=slim:classes=nerve=1;vessel=2,epochs=60@0") == (
         "s2",
         "slim",
         {"classes": "nerve=1,vessel=2", "epochs": 60},
+        [0],
     )

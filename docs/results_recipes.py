@@ -1,0 +1,181 @@
+"""docs/build_results.py, the ``recipes`` section: Dice per MAC, every candidate recipe with its
+seeds, cost and paired differences (issue 17; ``benchmarks/dice_per_mac.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from results_artifacts import PY, as_dict, dig, fmt, kib, read_json, table, text
+
+RECIPES_JSON = "benchmarks/results/dice_per_mac.json"
+RECIPES_COMMAND = f"{PY} benchmarks/dice_per_mac.py"
+
+
+def _dice(stat: Any) -> str:
+    """``mean (sd s, n seeds) [frame CI]`` of a candidate's Dice, ``n/a`` when absent."""
+    if not isinstance(stat, dict):
+        return "n/a"
+    seeds = len(stat.get("per_seed") or [])
+    sd = stat.get("sd")
+    spread = f"sd {fmt(sd)}, " if sd is not None else ""
+    return (
+        f"{fmt(stat.get('mean'))} ({spread}{seeds} seed{'s' if seeds != 1 else ''}) "
+        f"[{fmt(dig(stat, 'ci', 'low'))}, {fmt(dig(stat, 'ci', 'high'))}]"
+    )
+
+
+def _diff(stat: Any) -> str:
+    if not isinstance(stat, dict):
+        return "-"
+    seeds = ",".join(str(s) for s in stat.get("seeds", []))
+    return (
+        f"{fmt(stat.get('mean'), signed=True)} [{fmt(stat.get('low'), signed=True)}, "
+        f"{fmt(stat.get('high'), signed=True)}] (seeds {seeds})"
+    )
+
+
+def _flags(row: dict) -> str:
+    extra = ", ".join(f"{k}={v}" for k, v in as_dict(row.get("overrides")).items())
+    return f"`--preset {row.get('preset')}`" + (f" + {extra}" if extra else "")
+
+
+def _per_seed(stat: Any) -> str:
+    values = stat.get("per_seed") if isinstance(stat, dict) else None
+    return ", ".join(fmt(v) for v in values) if values else "n/a"
+
+
+def _check(value: Any) -> str:
+    return {True: "yes", False: "**no**", None: "not measured"}.get(value, text(value))
+
+
+def render_recipes() -> list[str]:
+    data = read_json(RECIPES_JSON)
+    if data is None:
+        return [f"not run yet: `{RECIPES_COMMAND}`", ""]
+    cands = as_dict(data.get("candidates"))
+    ref = data.get("reference", "wave1")
+    lines = [
+        f"Every candidate trained on the training folder ({data.get('data')}) with its own "
+        "subject-wise train/validation split per seed (validation picks the checkpoint), then "
+        f"scored on the {data.get('test_data')} frames; QAT {data.get('qat_epochs')} epochs, "
+        "int8 export (uint8 I/O), the int8 file run through `edge_runtime` on the same frames. "
+        "Dice: mean over seeds of the per-seed test mean (sd over seeds), and a 95% bootstrap CI "
+        "over frames of the seed-averaged per-frame Dice. Differences: frame-paired, "
+        "seed-averaged over the seeds both have, 95% bootstrap CI. Cost: parameters and MACs "
+        "from the layer shapes (`edgeseg.train.zoo.model_stats`), int8 file and one-thread "
+        "invoke time of the seed-0 int8 model, all models timed in one session in interleaved "
+        f"rounds ({dig(data, 'timing', 'rounds')} x {dig(data, 'timing', 'runs_per_round')} "
+        "invokes each; median, with p10-p90).",
+        "",
+    ]
+    rows = []
+    for name, row in cands.items():
+        nerve = as_dict(dig(row, "classes", "nerve"))
+        lat = as_dict(row.get("int8_invoke"))
+        rows.append(
+            [
+                name,
+                _flags(row),
+                f"{row.get('params', 0):,}",
+                f"{(row.get('macs') or 0) / 1e6:.1f} M",
+                f"{kib(row['int8_bytes'])} KiB" if row.get("int8_bytes") else "n/a",
+                f"{fmt(lat['median_ms'], 2)} ({fmt(lat.get('p10_ms'), 2)}-"
+                f"{fmt(lat.get('p90_ms'), 2)})"
+                if lat
+                else "n/a",
+                _dice(nerve.get("float")),
+                _dice(nerve.get("int8")),
+                fmt(dig(nerve, "int8_minus_float", "mean"), signed=True),
+                _diff(nerve.get(f"float_diff_vs_{ref}")) if name != ref else "(reference)",
+            ]
+        )
+    lines += table(
+        [
+            "candidate",
+            "recipe",
+            "params",
+            "MACs/frame",
+            "int8 file",
+            "int8 invoke ms (p10-p90)",
+            "float nerve Dice",
+            "int8 nerve Dice",
+            "int8 - float",
+            f"float Dice - {ref} [95% CI]",
+        ],
+        rows,
+    )
+    lines += [
+        "Per seed (test nerve Dice, float / int8) and the epoch each checkpoint came from:",
+        "",
+    ]
+    lines += table(
+        ["candidate", "seeds", "float per seed", "int8 per seed", "best epoch / epochs run"],
+        [
+            [
+                name,
+                ", ".join(str(s) for s in row.get("seeds", [])),
+                _per_seed(dig(row, "classes", "nerve", "float")),
+                _per_seed(dig(row, "classes", "nerve", "int8")),
+                ", ".join(
+                    f"{b}/{e}"
+                    for b, e in zip(
+                        row.get("best_epochs", []), row.get("epochs_run", []), strict=True
+                    )
+                ),
+            ]
+            for name, row in cands.items()
+        ],
+    )
+    lines += _multiclass(cands, ref)
+    lines += ["The issue's acceptance for a new default, per candidate:", ""]
+    checks = list(as_dict(dig(next(iter(cands.values()), {}), "acceptance", "checks")))
+    lines += table(
+        ["candidate", *checks, "all met"],
+        [
+            [
+                name,
+                *(_check(dig(row, "acceptance", "checks", c)) for c in checks),
+                _check(dig(row, "acceptance", "all")),
+            ]
+            for name, row in cands.items()
+            if name != ref
+        ],
+    )
+    return lines
+
+
+def _multiclass(cands: dict, ref: str) -> list[str]:
+    """Nerve and vessel Dice of the candidates trained on both classes, and the nerve change."""
+    rows = []
+    for name, row in cands.items():
+        classes = as_dict(row.get("classes"))
+        if len(classes) < 2:
+            continue
+        base = row.get("preset")
+        nerve = as_dict(classes.get("nerve"))
+        rows.append(
+            [
+                name,
+                *(_dice(as_dict(classes.get(c)).get("float")) for c in ("nerve", "vessel")),
+                *(_dice(as_dict(classes.get(c)).get("int8")) for c in ("nerve", "vessel")),
+                _diff(nerve.get(f"float_diff_vs_{base}")) if base in cands else "-",
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "Trained on both classes (nerve=1, vessel=2): each class's Dice, and the nerve Dice "
+        "difference from the same recipe trained on the nerve alone (frame-paired):",
+        "",
+        *table(
+            [
+                "candidate",
+                "float nerve",
+                "float vessel",
+                "int8 nerve",
+                "int8 vessel",
+                "nerve Dice - nerve-only",
+            ],
+            rows,
+        ),
+    ]
