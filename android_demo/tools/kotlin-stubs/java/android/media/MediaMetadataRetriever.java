@@ -6,6 +6,7 @@ public class MediaMetadataRetriever implements AutoCloseable {
     public static final int METADATA_KEY_DURATION = 9;
     public static final int METADATA_KEY_VIDEO_WIDTH = 18;
     public static final int METADATA_KEY_VIDEO_HEIGHT = 19;
+    public static final int METADATA_KEY_VIDEO_ROTATION = 24;
     public static final int METADATA_KEY_CAPTURE_FRAMERATE = 25;
     public static final int METADATA_KEY_VIDEO_FRAME_COUNT = 32;
     public void setDataSource(android.content.Context context, android.net.Uri uri) {}

@@ -12,5 +12,6 @@ public class View {
     public void setEnabled(boolean enabled) {}
     public void setPadding(int left, int top, int right, int bottom) {}
     public void setKeepScreenOn(boolean keepScreenOn) {}
+    public boolean getKeepScreenOn() { throw new RuntimeException(); }
     public android.content.Context getContext() { throw new RuntimeException(); }
 }

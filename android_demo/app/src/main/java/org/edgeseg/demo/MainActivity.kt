@@ -1,7 +1,9 @@
 package org.edgeseg.demo
 
+import android.Manifest
 import android.content.ActivityNotFoundException
 import android.content.Intent
+import android.content.pm.PackageManager
 import android.graphics.Color
 import android.net.Uri
 import android.os.Bundle
@@ -16,6 +18,7 @@ import androidx.activity.result.PickVisualMediaRequest
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.activity.viewModels
 import androidx.appcompat.app.AppCompatActivity
+import androidx.core.content.ContextCompat
 import androidx.core.content.FileProvider
 import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.lifecycleScope
@@ -26,19 +29,38 @@ import java.util.Locale
 import kotlinx.coroutines.launch
 import org.edgeseg.demo.databinding.ActivityMainBinding
 
-/** The main screen: pick, capture or play frames; draws the frame, masks and numbers. */
+/** The main screen: pick, capture, film or play frames; draws the frame, masks and numbers. */
 class MainActivity : AppCompatActivity() {
     private lateinit var binding: ActivityMainBinding
     private val viewModel: SegmentationViewModel by viewModels()
+    private lateinit var camera: CameraFeed
     private var captureUri: Uri? = null
 
     private val pickImage = registerForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
         if (uri != null) viewModel.openUri(uri, uri.lastPathSegment ?: getString(R.string.picked_frame))
     }
 
+    private val pickVideo = registerForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
+        if (uri != null) {
+            stopCamera()
+            viewModel.openVideo(uri, uri.lastPathSegment ?: getString(R.string.open_video))
+        }
+    }
+
+    private val pickModel = registerForActivityResult(ActivityResultContracts.OpenDocument()) { uri ->
+        if (uri != null) {
+            stopCamera()
+            viewModel.loadUserModel(uri, uri.lastPathSegment ?: getString(R.string.load_model))
+        }
+    }
+
     private val takePicture = registerForActivityResult(ActivityResultContracts.TakePicture()) { saved ->
         val uri = captureUri
         if (saved && uri != null) viewModel.openUri(uri, getString(R.string.camera_frame))
+    }
+
+    private val cameraPermission = registerForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
+        if (granted) startCamera() else Snackbar.make(binding.root, R.string.camera_permission_denied, Snackbar.LENGTH_LONG).show()
     }
 
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -48,19 +70,39 @@ class MainActivity : AppCompatActivity() {
         setContentView(binding.root)
         padForSystemBars(binding.root)
         setSupportActionBar(binding.toolbar)
+        camera = CameraFeed(this, this)
         captureUri = savedInstanceState?.getString(KEY_CAPTURE_URI)?.let(Uri::parse)
 
         binding.openImage.setOnClickListener {
+            stopCamera()
             pickImage.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly))
         }
         binding.takePhoto.setOnClickListener { capture() }
-        binding.playSequence.setOnClickListener { viewModel.togglePlayback() }
+        binding.liveCamera.setOnClickListener { if (camera.running) stopCamera() else requestCamera() }
+        binding.openVideo.setOnClickListener {
+            if (viewModel.state.value.source == Source.VIDEO) {
+                viewModel.stopSource()
+            } else {
+                pickVideo.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.VideoOnly))
+            }
+        }
+        binding.playSequence.setOnClickListener {
+            stopCamera()
+            viewModel.toggleClip()
+        }
+        binding.loadModel.setOnClickListener { pickModel.launch(arrayOf("application/octet-stream", "*/*")) }
+        binding.banner.setOnClickListener { viewModel.bannerDismissed() }
 
         lifecycleScope.launch {
             repeatOnLifecycle(Lifecycle.State.STARTED) {
                 viewModel.state.collect { render(it) }
             }
         }
+    }
+
+    override fun onStop() {
+        stopCamera() // CameraX unbinds with the lifecycle too; this keeps the state in step
+        super.onStop()
     }
 
     override fun onSaveInstanceState(outState: Bundle) {
@@ -87,7 +129,33 @@ class MainActivity : AppCompatActivity() {
         else -> super.onOptionsItemSelected(item)
     }
 
+    private fun requestCamera() {
+        if (ContextCompat.checkSelfPermission(this, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED) {
+            startCamera()
+        } else {
+            cameraPermission.launch(Manifest.permission.CAMERA)
+        }
+    }
+
+    private fun startCamera() {
+        viewModel.cameraRunning(true)
+        binding.root.keepScreenOn = true
+        camera.start(viewModel::onCameraFrame) { reason ->
+            viewModel.cameraRunning(false)
+            binding.root.keepScreenOn = false
+            Snackbar.make(binding.root, getString(R.string.camera_unavailable, reason), Snackbar.LENGTH_LONG).show()
+        }
+    }
+
+    private fun stopCamera() {
+        if (!camera.running) return
+        camera.stop()
+        binding.root.keepScreenOn = false
+        viewModel.cameraRunning(false)
+    }
+
     private fun capture() {
+        stopCamera()
         val dir = File(cacheDir, "camera").apply { mkdirs() }
         val uri = FileProvider.getUriForFile(this, "$packageName.fileprovider", File(dir, "capture.jpg"))
         captureUri = uri
@@ -101,26 +169,30 @@ class MainActivity : AppCompatActivity() {
     /** Draws [state]; no logic beyond formatting. */
     private fun render(state: UiState) {
         val ready = state.model is ModelStatus.Ready
+        val banner = state.banner
         when (val model = state.model) {
             is ModelStatus.Unavailable -> {
-                binding.banner.visibility = View.VISIBLE
                 binding.bannerTitle.text = model.title
                 binding.bannerDetail.text = model.detail
                 binding.modelInfo.text = model.title
             }
-            is ModelStatus.Ready -> {
-                binding.banner.visibility = View.GONE
-                binding.modelInfo.text = model.summary
-            }
-            ModelStatus.Loading -> {
-                binding.banner.visibility = View.GONE
-                binding.modelInfo.setText(R.string.model_loading)
-            }
+            is ModelStatus.Ready -> binding.modelInfo.text = model.summary
+            ModelStatus.Loading -> binding.modelInfo.setText(R.string.model_loading)
         }
+        if (banner != null) {
+            binding.bannerTitle.text = banner.title
+            binding.bannerDetail.text = banner.detail
+        }
+        binding.banner.visibility = if (banner != null || state.model is ModelStatus.Unavailable) View.VISIBLE else View.GONE
+
         binding.openImage.isEnabled = ready
         binding.takePhoto.isEnabled = ready
+        binding.liveCamera.isEnabled = ready
+        binding.openVideo.isEnabled = ready
         binding.playSequence.isEnabled = ready && state.hasFrameSequence
-        binding.playSequence.setText(if (state.playing) R.string.stop_sequence else R.string.play_sequence)
+        binding.liveCamera.setText(if (state.source == Source.CAMERA) R.string.stop_camera else R.string.live_camera)
+        binding.openVideo.setText(if (state.source == Source.VIDEO) R.string.stop_video else R.string.open_video)
+        binding.playSequence.setText(if (state.source == Source.CLIP) R.string.stop_sequence else R.string.play_sequence)
 
         binding.frameView.setImageBitmap(state.overlay)
         binding.placeholder.visibility = if (state.overlay == null) View.VISIBLE else View.GONE
@@ -146,6 +218,15 @@ class MainActivity : AppCompatActivity() {
                 String.format(Locale.US, "%.1f", it.postprocessMs),
             )
         } ?: getString(R.string.latency_none)
+        binding.streamValue.text = state.stream?.let {
+            getString(
+                R.string.stream_value,
+                String.format(Locale.US, "%.1f", it.fps),
+                String.format(Locale.US, "%.0f", it.endToEndMs),
+                String.format(Locale.US, "%.0f", it.decodeMs),
+                it.dropped,
+            )
+        } ?: getString(R.string.stream_none)
 
         val backend = state.activeBackend?.label ?: state.settings.backend.label
         binding.backendValue.text = getString(

@@ -2,18 +2,16 @@ package org.edgeseg.demo
 
 import android.os.SystemClock
 import java.io.Closeable
+import java.nio.Buffer
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 import java.util.concurrent.Executors
 import kotlinx.coroutines.ExecutorCoroutineDispatcher
 import kotlinx.coroutines.asCoroutineDispatcher
-import kotlinx.coroutines.channels.BufferOverflow
-import kotlinx.coroutines.flow.MutableSharedFlow
-import kotlinx.coroutines.flow.SharedFlow
-import kotlinx.coroutines.flow.asSharedFlow
 import kotlinx.coroutines.withContext
 import org.edgeseg.core.ClassMasks
 import org.edgeseg.core.GrayImage
+import org.edgeseg.core.KeptOutput
 import org.edgeseg.core.MetadataException
 import org.edgeseg.core.ModelMetadata
 import org.edgeseg.core.PostprocessSpec
@@ -31,26 +29,39 @@ data class Timings(val preprocessMs: Double, val inferenceMs: Double, val postpr
     val totalMs: Double get() = preprocessMs + inferenceMs + postprocessMs
 }
 
-/** What the helper emits for each frame. */
+/**
+ * A frame on its way to the segmenter: [arrivedNanos] is when it arrived (camera callback) or
+ * was due (video), on `SystemClock.elapsedRealtimeNanos`; end-to-end latency runs from there
+ * to the overlay on screen. [decodeMs]: decoding and gray conversion, already spent.
+ */
+data class InputFrame(val label: String, val frame: GrayImage, val arrivedNanos: Long, val decodeMs: Double)
+
+/** What the helper returns for each frame. */
 sealed interface SegmentationEvent {
-    /** Masks are already at the frame's size (contract section 3, Pillow NEAREST). */
+    /**
+     * Masks are already at the frame's size (contract section 3, Pillow NEAREST). [reposted]:
+     * only post-processing was re-run on kept probabilities (a new threshold), no inference.
+     * [backendNote]: set when the delegate failed while running and the helper fell back to CPU.
+     */
     data class Result(
-        val label: String,
-        val frame: GrayImage,
+        val input: InputFrame,
         val masks: ClassMasks,
         val presence: Double?,
         val timings: Timings,
         val backend: Backend,
+        val reposted: Boolean = false,
+        val backendNote: String? = null,
     ) : SegmentationEvent
 
     data class Failure(val label: String, val message: String) : SegmentationEvent
 }
 
 /**
- * Owns the LiteRT [Interpreter] (and its delegate) for one model and emits one
- * [SegmentationEvent] per frame, with its inference time. Everything between pixels and tensors
- * is done by the plain-Java core ([SegmentationPipeline]), configured only by the model's
- * embedded metadata.
+ * Owns the LiteRT [Interpreter] (and its delegate) for one model and segments one frame at a
+ * time. Everything between pixels and tensors is done by the plain-Java core
+ * ([SegmentationPipeline]), configured only by the model's embedded metadata. Output buffers are
+ * allocated once per configuration and reused; the last frame's probabilities are kept so that
+ * [repost] re-runs post-processing only.
  *
  * All interpreter calls run on one private thread; call [close] when done.
  */
@@ -60,17 +71,16 @@ class SegmentationHelper(private val model: ByteBuffer) : Closeable {
 
     private val thread: ExecutorCoroutineDispatcher =
         Executors.newSingleThreadExecutor { r -> Thread(r, "segmentation") }.asCoroutineDispatcher()
-    private val _events = MutableSharedFlow<SegmentationEvent>(
-        extraBufferCapacity = 4,
-        onBufferOverflow = BufferOverflow.DROP_OLDEST,
-    )
-    val events: SharedFlow<SegmentationEvent> = _events.asSharedFlow()
 
     private var interpreter: Interpreter? = null
     // Typed, because both have close() (older org.tensorflow.lite.Delegate does not).
     private var gpuDelegate: GpuDelegate? = null
     private var nnApiDelegate: NnApiDelegate? = null
     private var pipeline: SegmentationPipeline? = null
+    private var outputs: Array<ByteBuffer> = emptyArray()
+    private var outputMap: Map<Int, Any> = emptyMap()
+    private var threads = 1
+    private var kept: Pair<InputFrame, KeptOutput>? = null
 
     /** The backend actually in use after [configure] (may be CPU after a fallback). */
     var activeBackend: Backend = Backend.CPU
@@ -84,6 +94,7 @@ class SegmentationHelper(private val model: ByteBuffer) : Closeable {
      * core does not implement).
      */
     suspend fun configure(backend: Backend, threads: Int): String? = withContext(thread) {
+        this@SegmentationHelper.threads = threads
         release()
         var fallback: String? = null
         val created = try {
@@ -94,46 +105,75 @@ class SegmentationHelper(private val model: ByteBuffer) : Closeable {
             fallback = "${backend.label} unavailable (${t.message ?: t.javaClass.simpleName}): using CPU"
             create(Backend.CPU, threads)
         }
-        interpreter = created
-        activeBackend = if (fallback == null) backend else Backend.CPU
-        val input = created.getInputTensor(0).toSpec()
-        val outputs = (0 until created.outputTensorCount).map { created.getOutputTensor(it).toSpec() }
-        pipeline = SegmentationPipeline(metadata, input, outputs)
+        install(created, if (fallback == null) backend else Backend.CPU)
         fallback
     }
 
-    /** Segments one gray frame and emits the result (or the failure) on [events]. */
-    suspend fun segment(label: String, frame: GrayImage, post: PostprocessSpec) {
-        val event = withContext(thread) {
-            try {
-                infer(label, frame, post)
-            } catch (e: Exception) {
-                SegmentationEvent.Failure(label, e.message ?: e.javaClass.simpleName)
-            }
+    private fun install(created: Interpreter, backend: Backend) {
+        interpreter = created
+        activeBackend = backend
+        val input = created.getInputTensor(0).toSpec()
+        val specs = (0 until created.outputTensorCount).map { created.getOutputTensor(it).toSpec() }
+        pipeline = SegmentationPipeline(metadata, input, specs)
+        outputs = Array(created.outputTensorCount) { i ->
+            ByteBuffer.allocateDirect(created.getOutputTensor(i).numBytes()).order(ByteOrder.nativeOrder())
         }
-        _events.emit(event)
+        outputMap = outputs.indices.associateWith { outputs[it] }
     }
 
-    private fun infer(label: String, frame: GrayImage, post: PostprocessSpec): SegmentationEvent {
-        val interp = interpreter ?: return SegmentationEvent.Failure(label, "interpreter not ready")
-        val pipe = pipeline ?: return SegmentationEvent.Failure(label, "interpreter not ready")
-        val t0 = SystemClock.elapsedRealtimeNanos()
-        val input = pipe.prepareInput(frame)
-        val outputs = HashMap<Int, Any>()
-        val buffers = Array(interp.outputTensorCount) { i ->
-            ByteBuffer.allocateDirect(interp.getOutputTensor(i).numBytes()).order(ByteOrder.nativeOrder())
+    /**
+     * Segments one frame. A delegate that fails while running (not only when created) makes
+     * the helper switch to CPU once, say so in [SegmentationEvent.Result.backendNote], and run
+     * the frame again; a CPU failure is a [SegmentationEvent.Failure].
+     */
+    suspend fun segment(input: InputFrame, post: PostprocessSpec): SegmentationEvent = withContext(thread) {
+        try {
+            infer(input, post, null)
+        } catch (e: Exception) {
+            if (activeBackend == Backend.CPU) {
+                SegmentationEvent.Failure(input.label, e.message ?: e.javaClass.simpleName)
+            } else {
+                val failed = activeBackend
+                val note = "${failed.label} failed while running (${e.message ?: e.javaClass.simpleName}): switched to CPU"
+                try {
+                    release()
+                    install(create(Backend.CPU, threads), Backend.CPU)
+                    infer(input, post, note)
+                } catch (e2: Exception) {
+                    SegmentationEvent.Failure(input.label, e2.message ?: e2.javaClass.simpleName)
+                }
+            }
         }
-        buffers.forEachIndexed { i, buffer -> outputs[i] = buffer }
+    }
+
+    /** Post-processing only, on the last frame's kept probabilities (null when none is kept). */
+    suspend fun repost(post: PostprocessSpec): SegmentationEvent.Result? = withContext(thread) {
+        val (input, output) = kept ?: return@withContext null
+        val t0 = SystemClock.elapsedRealtimeNanos()
+        val masks = output.masks(post).resizeNearest(input.frame.width(), input.frame.height())
         val t1 = SystemClock.elapsedRealtimeNanos()
-        interp.runForMultipleInputsOutputs(arrayOf<Any>(input), outputs)
+        SegmentationEvent.Result(input, masks, output.presence(), Timings(0.0, 0.0, (t1 - t0) / 1e6), activeBackend, reposted = true)
+    }
+
+    private fun infer(input: InputFrame, post: PostprocessSpec, note: String?): SegmentationEvent {
+        val interp = interpreter ?: return SegmentationEvent.Failure(input.label, "interpreter not ready")
+        val pipe = pipeline ?: return SegmentationEvent.Failure(input.label, "interpreter not ready")
+        val t0 = SystemClock.elapsedRealtimeNanos()
+        val tensor = pipe.prepareInput(input.frame)
+        // LiteRT puts each output at the buffer's position: rewind the reused buffers (via Buffer:
+        // ByteBuffer.clear() is missing below API 34)
+        outputs.forEach { (it as Buffer).clear() }
+        val t1 = SystemClock.elapsedRealtimeNanos()
+        interp.runForMultipleInputsOutputs(arrayOf<Any>(tensor), outputMap)
         val t2 = SystemClock.elapsedRealtimeNanos()
         val presenceIndex = pipe.presenceOutputIndex()
-        val presence = if (presenceIndex >= 0) pipe.presenceScore(buffers[presenceIndex]) else null
-        val masks = pipe.decode(buffers[pipe.maskOutputIndex()], presence, post)
-            .resizeNearest(frame.width(), frame.height())
+        val presence = if (presenceIndex >= 0) pipe.presenceScore(outputs[presenceIndex]) else null
+        val output = pipe.keep(outputs[pipe.maskOutputIndex()], presence) // absolute reads
+        kept = input to output
+        val masks = output.masks(post).resizeNearest(input.frame.width(), input.frame.height())
         val t3 = SystemClock.elapsedRealtimeNanos()
         val timings = Timings((t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6)
-        return SegmentationEvent.Result(label, frame, masks, presence, timings, activeBackend)
+        return SegmentationEvent.Result(input, masks, presence, timings, activeBackend, backendNote = note)
     }
 
     private fun create(backend: Backend, threads: Int): Interpreter {
@@ -179,6 +219,8 @@ class SegmentationHelper(private val model: ByteBuffer) : Closeable {
         interpreter?.close()
         interpreter = null
         pipeline = null
+        outputs = emptyArray()
+        outputMap = emptyMap()
         gpuDelegate?.close()
         gpuDelegate = null
         nnApiDelegate?.close()

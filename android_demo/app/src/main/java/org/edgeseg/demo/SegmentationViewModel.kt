@@ -6,158 +6,288 @@ import android.net.Uri
 import android.os.SystemClock
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
+import java.io.File
 import java.io.IOException
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
-import kotlinx.coroutines.delay
+import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
-import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 import kotlinx.coroutines.withContext
 import org.edgeseg.core.ClassMasks
-import org.edgeseg.core.GrayImage
+import org.edgeseg.core.LatestFrameSlot
 import org.edgeseg.core.ModelMetadata
-import org.edgeseg.core.Overlay
 import org.edgeseg.core.PostprocessSpec
 
 /**
- * Builds [UiState] from what the [SegmentationHelper] emits and from user actions. Views send
+ * Builds [UiState] from what the [SegmentationHelper] returns and from user actions. Views send
  * actions here and draw the state; they never touch the interpreter or the core.
+ *
+ * Frames reach the segmenter one at a time ([process], under a lock). The camera hands frames
+ * over through a [LatestFrameSlot] (the newest waits, older ones are dropped); videos and the
+ * bundled sequence are paced by [play]. A new threshold re-runs post-processing on the kept
+ * probabilities ([SegmentationHelper.repost]); opacity and outline only redraw.
  */
 class SegmentationViewModel(application: Application) : AndroidViewModel(application) {
     private val _state = MutableStateFlow(UiState())
     val state: StateFlow<UiState> = _state.asStateFlow()
 
+    private val app: Application get() = getApplication()
+    private val store = SettingsStore(application)
     private val frames: List<String> = ModelAssets.frameSequence(application)
     private var helper: SegmentationHelper? = null
-    private var lastFrame: Pair<String, GrayImage>? = null
-    private var playback: Job? = null
+    private var modelId: String? = null
+    private val segmenting = Mutex()
+    private var lastResult: SegmentationEvent.Result? = null
+    private var source: Job? = null
     private var pending: Job? = null
 
+    // camera: keep-only-latest hand-over to one worker
+    private val cameraSlot = LatestFrameSlot<InputFrame>()
+    private val cameraSignal = Channel<Unit>(Channel.CONFLATED)
+    private val fps = RateMeter()
+
     init {
-        _state.update { it.copy(hasFrameSequence = frames.isNotEmpty()) }
+        _state.update {
+            it.copy(
+                hasFrameSequence = frames.isNotEmpty() || ModelAssets.hasClip(application),
+                settings = store.load(null),
+            )
+        }
         viewModelScope.launch { loadModel() }
+        viewModelScope.launch {
+            for (signal in cameraSignal) {
+                val frame = cameraSlot.poll() ?: continue
+                if (_state.value.source == Source.CAMERA) process(frame, cameraSlot.dropped())
+            }
+        }
     }
 
-    // ------------------------------------------------------------------ user actions
+    // ------------------------------------------------------------------ sources
 
     /** A picked or captured image. */
     fun openUri(uri: Uri, label: String) {
-        stopPlayback()
-        val app = getApplication<Application>()
-        pending?.cancel()
-        pending = viewModelScope.launch {
-            val frame = try {
-                withContext(Dispatchers.IO) {
-                    val stream = app.contentResolver.openInputStream(uri)
-                        ?: throw IOException("$label: cannot be opened")
-                    stream.use { FrameDecoder.decode(it, label) }
-                }
-            } catch (e: IOException) {
-                showMessage(e.message ?: app.getString(R.string.error_decode))
-                return@launch
-            } catch (e: SecurityException) {
-                showMessage(e.message ?: app.getString(R.string.error_decode))
-                return@launch
-            }
-            lastFrame = label to frame
-            segment(label, frame)
+        stopSource()
+        val resolver = app.contentResolver
+        source = viewModelScope.launch {
+            val t0 = SystemClock.elapsedRealtimeNanos()
+            val frame = readFrame(label) {
+                FrameDecoder.decode({ resolver.openInputStream(uri) ?: throw IOException("$label: cannot be opened") }, label)
+            } ?: return@launch
+            _state.update { it.copy(source = Source.STILL, stream = null) }
+            process(InputFrame(label, frame, t0, (SystemClock.elapsedRealtimeNanos() - t0) / 1e6), null)
         }
     }
 
-    /** Plays the bundled frame sequence in a loop, or stops it. */
-    fun togglePlayback() {
-        if (playback?.isActive == true) {
-            stopPlayback()
+    /** A video from storage, played at its rate, dropping frames when behind. */
+    fun openVideo(uri: Uri, label: String) = startPaced(Source.VIDEO, loop = false) {
+        PacedSource.video(app, uri, null, label)
+    }
+
+    /** The bundled phantom clip (or, without it, the bundled frames) in a loop, or stop. */
+    fun toggleClip() {
+        if (_state.value.source == Source.CLIP) {
+            stopSource()
             return
         }
-        pending?.cancel()
-        startPlayback()
-    }
-
-    private fun startPlayback() {
-        val app = getApplication<Application>()
-        if (helper == null || _state.value.model !is ModelStatus.Ready) return
-        if (frames.isEmpty()) {
+        if (!_state.value.hasFrameSequence) {
             showMessage(app.getString(R.string.no_frames, ModelAssets.FRAMES_DIR))
             return
         }
-        playback = viewModelScope.launch {
-            _state.update { it.copy(playing = true) }
-            try {
-                while (isActive) {
-                    for (path in frames) {
-                        val started = SystemClock.elapsedRealtime()
-                        val frame = withContext(Dispatchers.IO) {
-                            app.assets.open(path).use { FrameDecoder.decode(it, path) }
-                        }
-                        lastFrame = path to frame
-                        segment(path, frame)
-                        delay((FRAME_INTERVAL_MS - (SystemClock.elapsedRealtime() - started)).coerceAtLeast(0))
-                    }
-                }
-            } catch (e: IOException) {
-                showMessage(e.message ?: app.getString(R.string.error_decode))
-            } finally {
-                _state.update { it.copy(playing = false) }
+        startPaced(Source.CLIP, loop = true) {
+            if (ModelAssets.hasClip(app)) {
+                PacedSource.video(app, null, ModelAssets.CLIP_FILE, app.getString(R.string.phantom_clip))
+            } else {
+                PacedSource.frames(app, frames, SEQUENCE_FPS)
             }
         }
     }
 
+    /** The live camera started (frames follow through [onCameraFrame]) or stopped. */
+    fun cameraRunning(running: Boolean) {
+        if (running) {
+            stopSource()
+            fps.reset()
+            _state.update { it.copy(source = Source.CAMERA, stream = null) }
+        } else if (_state.value.source == Source.CAMERA) {
+            _state.update { it.copy(source = Source.NONE) }
+        }
+    }
+
+    /** Called on the camera's analysis thread: never blocks, never queues. */
+    fun onCameraFrame(frame: InputFrame) {
+        cameraSlot.offer(frame)
+        cameraSignal.trySend(Unit)
+    }
+
+    fun stopSource() {
+        source?.cancel()
+        source = null
+        _state.update { it.copy(source = Source.NONE) }
+    }
+
+    private fun startPaced(kind: Source, loop: Boolean, open: () -> PacedSource) {
+        stopSource()
+        if (helper == null || _state.value.model !is ModelStatus.Ready) return
+        fps.reset()
+        source = viewModelScope.launch {
+            val paced = readFrame(kind.name.lowercase()) { open() } ?: return@launch
+            _state.update { it.copy(source = kind, stream = null) }
+            try {
+                var dropped = 0L
+                play(paced, loop, { frame -> process(frame, dropped) }, { dropped = it })
+            } catch (e: IOException) {
+                showBanner(app.getString(R.string.error_title), e.message ?: app.getString(R.string.error_decode))
+            } catch (e: OutOfMemoryError) {
+                showBanner(app.getString(R.string.error_title), app.getString(R.string.error_out_of_memory, kind.name.lowercase(), e.message ?: "OutOfMemoryError"))
+            } finally {
+                withContext(Dispatchers.IO) { paced.close() }
+                _state.update { if (it.source == kind) it.copy(source = Source.NONE) else it }
+            }
+        }
+    }
+
+    /** Runs [block] on an I/O thread; I/O errors and out-of-memory become a banner (null). */
+    private suspend fun <T> readFrame(label: String, block: () -> T): T? = try {
+        withContext(Dispatchers.IO) { block() }
+    } catch (e: IOException) {
+        showBanner(app.getString(R.string.error_title), e.message ?: app.getString(R.string.error_decode))
+        null
+    } catch (e: SecurityException) {
+        showBanner(app.getString(R.string.error_title), e.message ?: app.getString(R.string.error_decode))
+        null
+    } catch (e: OutOfMemoryError) {
+        showBanner(app.getString(R.string.error_title), app.getString(R.string.error_out_of_memory, label, e.message ?: "OutOfMemoryError"))
+        null
+    }
+
+    // ------------------------------------------------------------------ settings
+
     fun setThreshold(threshold: Double) {
-        _state.update { it.copy(settings = it.settings.copy(threshold = threshold)) }
-        resegmentLastFrame()
+        updateSettings { it.copy(threshold = threshold) }
+        if (_state.value.source in STREAMING) return // the next frame uses it
+        val h = helper ?: return
+        val post = postprocess(h.metadata)
+        pending?.cancel()
+        pending = viewModelScope.launch {
+            segmenting.withLock { h.repost(post) }?.let { show(it, null) }
+        }
+    }
+
+    fun setOverlay(opacity: Double, outline: Boolean) {
+        updateSettings { it.copy(opacity = opacity, outline = outline) }
+        val last = lastResult ?: return
+        pending?.cancel()
+        pending = viewModelScope.launch { show(last, _state.value.stream?.dropped) }
     }
 
     fun setBackend(backend: Backend) {
         if (backend == _state.value.settings.backend) return
-        _state.update { it.copy(settings = it.settings.copy(backend = backend)) }
-        reconfigureAndResegment()
+        updateSettings { it.copy(backend = backend) }
+        reconfigure()
     }
 
     fun setThreads(threads: Int) {
         if (threads == _state.value.settings.threads) return
-        _state.update { it.copy(settings = it.settings.copy(threads = threads)) }
-        reconfigureAndResegment()
+        updateSettings { it.copy(threads = threads) }
+        reconfigure()
     }
 
     fun messageShown() {
         _state.update { it.copy(message = null) }
     }
 
-    // ------------------------------------------------------------------ model and results
+    fun bannerDismissed() {
+        _state.update { it.copy(banner = null) }
+    }
+
+    private fun updateSettings(change: (InferenceSettings) -> InferenceSettings) {
+        _state.update { it.copy(settings = change(it.settings)) }
+        store.save(_state.value.settings, modelId)
+    }
+
+    // ------------------------------------------------------------------ model
+
+    /** A model picked from storage: copied, checked (metadata, tensors, CPU run setup), then used. */
+    fun loadUserModel(uri: Uri, name: String) {
+        stopSource()
+        viewModelScope.launch {
+            val staged: File = try {
+                withContext(Dispatchers.IO) { ModelAssets.stageUserModel(app, uri) }
+            } catch (e: IOException) {
+                showBanner(app.getString(R.string.error_title), app.getString(R.string.error_model_copy, e.message ?: e.javaClass.simpleName))
+                return@launch
+            }
+            val candidate = try {
+                withContext(Dispatchers.IO) {
+                    val created = SegmentationHelper(ModelAssets.map(staged))
+                    try {
+                        created.configure(Backend.CPU, 1)
+                    } catch (e: Exception) {
+                        created.close()
+                        throw e
+                    }
+                    created
+                }
+            } catch (e: CancellationException) {
+                staged.delete()
+                throw e
+            } catch (e: Exception) { // MetadataException, UnsupportedOperationException, LiteRT's IllegalArgumentException, IOException
+                staged.delete()
+                showBanner(app.getString(R.string.error_title), app.getString(R.string.user_model_rejected, name, e.message ?: e.javaClass.simpleName))
+                return@launch
+            }
+            candidate.close()
+            try {
+                withContext(Dispatchers.IO) { ModelAssets.commitUserModel(staged, name) }
+            } catch (e: IOException) {
+                staged.delete()
+                showBanner(app.getString(R.string.error_title), app.getString(R.string.error_model_copy, e.message ?: e.javaClass.simpleName))
+                return@launch
+            }
+            segmenting.withLock {
+                helper?.close()
+                helper = null
+            }
+            lastResult = null
+            _state.update { it.copy(overlay = null, frameLabel = null, model = ModelStatus.Loading) }
+            loadModel()
+            showMessage(app.getString(R.string.user_model_loaded, name))
+        }
+    }
 
     private suspend fun loadModel() {
-        val app = getApplication<Application>()
-        val buffer = withContext(Dispatchers.IO) { ModelAssets.loadModel(app) }
-        if (buffer == null) {
-            _state.update {
-                it.copy(
-                    model = ModelStatus.Unavailable(
-                        app.getString(R.string.model_missing_title),
-                        app.getString(R.string.model_missing_detail, ModelAssets.MODEL_FILE),
-                    ),
-                )
-            }
+        val model = try {
+            withContext(Dispatchers.IO) { ModelAssets.loadModel(app) }
+        } catch (e: IOException) {
+            unavailable(app.getString(R.string.model_unusable_title), app.getString(R.string.error_model_copy, e.message ?: e.javaClass.simpleName))
+            return
+        }
+        if (model == null) {
+            unavailable(app.getString(R.string.model_missing_title), app.getString(R.string.model_missing_detail, ModelAssets.MODEL_FILE))
             return
         }
         val created = try {
-            withContext(Dispatchers.Default) { SegmentationHelper(buffer) }
+            withContext(Dispatchers.Default) { SegmentationHelper(model.buffer) }
         } catch (e: IllegalArgumentException) { // MetadataException, malformed JSON
-            unusable(e)
+            unavailable(app.getString(R.string.model_unusable_title), e.message ?: e.javaClass.simpleName)
             return
         }
         helper = created
-        viewModelScope.launch { created.events.collect { onEvent(it) } }
-        val metadata = created.metadata
+        modelId = model.id
+        val saved = store.load(model.id)
         _state.update {
             it.copy(
-                settings = it.settings.copy(threshold = metadata.postprocess().threshold()),
-                legend = legend(metadata, null),
+                modelName = model.name,
+                bundledModel = model.bundled,
+                settings = saved.copy(threshold = saved.threshold ?: created.metadata.postprocess().threshold()),
+                legend = legend(created.metadata, null),
             )
         }
         configure()
@@ -168,13 +298,9 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
         val h = helper ?: return false
         val settings = _state.value.settings
         return try {
-            val note = h.configure(settings.backend, settings.threads)
+            val note = segmenting.withLock { h.configure(settings.backend, settings.threads) }
             _state.update {
-                it.copy(
-                    model = ModelStatus.Ready(summary(h.metadata)),
-                    activeBackend = h.activeBackend,
-                    backendNote = note,
-                )
+                it.copy(model = ModelStatus.Ready(summary(h.metadata, it.modelName)), activeBackend = h.activeBackend, backendNote = note)
             }
             true
         } catch (e: CancellationException) {
@@ -182,33 +308,76 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
         } catch (e: Exception) {
             // MetadataException: tensors disagree with the metadata; UnsupportedOperationException:
             // preprocessing the core lacks; IllegalArgumentException from LiteRT: a broken model.
-            unusable(e)
+            unavailable(app.getString(R.string.model_unusable_title), e.message ?: e.javaClass.simpleName)
             false
         }
     }
 
-    private fun reconfigureAndResegment() {
-        val wasPlaying = playback?.isActive == true
-        stopPlayback()
+    private fun reconfigure() {
         pending?.cancel()
         pending = viewModelScope.launch {
             if (configure()) {
-                if (wasPlaying) startPlayback() else lastFrame?.let { (label, frame) -> segment(label, frame) }
+                val last = lastResult
+                if (last != null && _state.value.source == Source.STILL) process(last.input, null)
             }
         }
     }
 
-    private fun resegmentLastFrame() {
-        if (playback?.isActive == true) return // the next frame picks up the new threshold
-        val (label, frame) = lastFrame ?: return
-        pending?.cancel()
-        pending = viewModelScope.launch { segment(label, frame) }
-    }
+    // ------------------------------------------------------------------ frames
 
-    private suspend fun segment(label: String, frame: GrayImage) {
+    /** Segments one frame and draws it; returns when the overlay is in the state. */
+    private suspend fun process(frame: InputFrame, dropped: Long?) {
         val h = helper ?: return
         if (_state.value.model !is ModelStatus.Ready) return
-        h.segment(label, frame, postprocess(h.metadata))
+        val event = try {
+            segmenting.withLock { h.segment(frame, postprocess(h.metadata)) }
+        } catch (e: OutOfMemoryError) {
+            showBanner(app.getString(R.string.error_title), app.getString(R.string.error_out_of_memory, frame.label, e.message ?: "OutOfMemoryError"))
+            return
+        }
+        when (event) {
+            is SegmentationEvent.Failure -> showMessage("${event.label}: ${event.message}")
+            is SegmentationEvent.Result -> show(event, dropped)
+        }
+    }
+
+    private suspend fun show(event: SegmentationEvent.Result, dropped: Long?) {
+        val metadata = helper?.metadata ?: return
+        val style = _state.value.settings.overlayStyle
+        val frame = event.input.frame
+        val bitmap = try {
+            withContext(Dispatchers.Default) {
+                val argb = style.argb(frame, event.masks, metadata.classes())
+                Bitmap.createBitmap(argb, frame.width(), frame.height(), Bitmap.Config.ARGB_8888)
+            }
+        } catch (e: OutOfMemoryError) {
+            showBanner(app.getString(R.string.error_title), app.getString(R.string.error_out_of_memory, event.input.label, e.message ?: "OutOfMemoryError"))
+            return
+        }
+        lastResult = event
+        val now = SystemClock.elapsedRealtimeNanos()
+        val streaming = dropped != null && !event.reposted
+        val stats = if (streaming) {
+            StreamStats(fps.tick(now), (now - event.input.arrivedNanos) / 1e6, event.input.decodeMs, dropped ?: 0)
+        } else {
+            _state.value.stream
+        }
+        val post = postprocess(metadata)
+        val presence = event.presence
+        _state.update {
+            it.copy(
+                overlay = bitmap,
+                frameLabel = event.input.label,
+                frameSize = "${frame.width()}×${frame.height()}",
+                presence = presence,
+                presenceGated = post.presenceGate() && presence != null && presence < post.presenceThreshold(),
+                timings = if (event.reposted) it.timings else event.timings,
+                stream = stats,
+                legend = legend(metadata, event.masks),
+                activeBackend = event.backend,
+                backendNote = event.backendNote ?: it.backendNote,
+            )
+        }
     }
 
     private fun postprocess(metadata: ModelMetadata): PostprocessSpec {
@@ -217,48 +386,12 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
         return base.withThreshold(threshold)
     }
 
-    private suspend fun onEvent(event: SegmentationEvent) {
-        when (event) {
-            is SegmentationEvent.Failure -> showMessage("${event.label}: ${event.message}")
-            is SegmentationEvent.Result -> {
-                val metadata = helper?.metadata ?: return
-                val bitmap = withContext(Dispatchers.Default) {
-                    val argb = Overlay.argb(event.frame, event.masks, metadata.classes())
-                    Bitmap.createBitmap(argb, event.frame.width(), event.frame.height(), Bitmap.Config.ARGB_8888)
-                }
-                val post = postprocess(metadata)
-                val presence = event.presence
-                _state.update {
-                    it.copy(
-                        overlay = bitmap,
-                        frameLabel = event.label,
-                        frameSize = "${event.frame.width()}×${event.frame.height()}",
-                        presence = presence,
-                        presenceGated = post.presenceGate() && presence != null && presence < post.presenceThreshold(),
-                        timings = event.timings,
-                        legend = legend(metadata, event.masks),
-                        activeBackend = event.backend,
-                    )
-                }
-            }
-        }
+    private fun unavailable(title: String, detail: String) {
+        _state.update { it.copy(model = ModelStatus.Unavailable(title, detail)) }
     }
 
-    private fun unusable(e: Exception) {
-        val app = getApplication<Application>()
-        _state.update {
-            it.copy(
-                model = ModelStatus.Unavailable(
-                    app.getString(R.string.model_unusable_title),
-                    e.message ?: e.javaClass.simpleName,
-                ),
-            )
-        }
-    }
-
-    private fun stopPlayback() {
-        playback?.cancel()
-        playback = null
+    private fun showBanner(title: String, detail: String) {
+        _state.update { it.copy(banner = Banner(title, detail)) }
     }
 
     private fun showMessage(text: String) {
@@ -266,16 +399,18 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
     }
 
     override fun onCleared() {
+        source?.cancel()
         helper?.close()
         helper = null
     }
 
     private companion object {
-        const val FRAME_INTERVAL_MS = 66L // about 15 frames per second at most
+        const val SEQUENCE_FPS = 15.0
+        val STREAMING = setOf(Source.CAMERA, Source.VIDEO, Source.CLIP)
 
-        fun summary(md: ModelMetadata): String {
+        fun summary(md: ModelMetadata, name: String?): String {
             val classes = md.classes().joinToString(", ") { it.name() }
-            return "${md.arch().ifEmpty { "model" }} · ${md.quantization().ifEmpty { "?" }} · " +
+            return "${name ?: "model"} · ${md.arch().ifEmpty { "?" }} · ${md.quantization().ifEmpty { "?" }} · " +
                 "input ${md.inputWidth()}×${md.inputHeight()} · classes: $classes · " +
                 "edgeseg ${md.edgesegVersion().ifEmpty { "?" }}"
         }
@@ -284,5 +419,26 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
             md.classes().mapIndexed { c, spec ->
                 LegendItem(spec.name(), spec.rgb(), masks?.takeIf { c < it.channels() }?.area(c))
             }
+    }
+}
+
+/** Overlays per second over the last second or so (exponential average of frame intervals). */
+class RateMeter {
+    private var last = 0L
+    private var meanIntervalNs = 0.0
+
+    fun reset() {
+        last = 0L
+        meanIntervalNs = 0.0
+    }
+
+    /** Records an overlay at [nowNanos]; returns the current rate (0 until two were seen). */
+    fun tick(nowNanos: Long): Double {
+        if (last != 0L) {
+            val interval = (nowNanos - last).toDouble()
+            meanIntervalNs = if (meanIntervalNs == 0.0) interval else 0.9 * meanIntervalNs + 0.1 * interval
+        }
+        last = nowNanos
+        return if (meanIntervalNs > 0) 1e9 / meanIntervalNs else 0.0
     }
 }

@@ -13,7 +13,10 @@ import java.util.Locale
 import kotlinx.coroutines.launch
 import org.edgeseg.demo.databinding.SheetSettingsBinding
 
-/** Threshold, backend (delegate) and thread count; forwards changes to the ViewModel. */
+/**
+ * Threshold (re-runs post-processing only), overlay opacity and outline mode (redraw only),
+ * backend (delegate) and thread count; forwards changes to the ViewModel, which keeps them.
+ */
 class SettingsSheet : BottomSheetDialogFragment() {
     private val viewModel: SegmentationViewModel by activityViewModels()
     private var _binding: SheetSettingsBinding? = null
@@ -32,6 +35,16 @@ class SettingsSheet : BottomSheetDialogFragment() {
         binding.threshold.setLabelFormatter { String.format(Locale.US, "%.2f", it) }
         binding.threshold.addOnChangeListener { _, value, fromUser ->
             if (fromUser) viewModel.setThreshold(value.toDouble())
+        }
+
+        binding.opacity.value = settings.opacity.toFloat().coerceIn(0f, 1f)
+        binding.opacity.setLabelFormatter { String.format(Locale.US, "%.0f %%", it * 100) }
+        binding.opacity.addOnChangeListener { _, value, fromUser ->
+            if (fromUser) viewModel.setOverlay(value.toDouble(), binding.outline.isChecked)
+        }
+        binding.outline.isChecked = settings.outline
+        binding.outline.setOnCheckedChangeListener { _, checked ->
+            viewModel.setOverlay(binding.opacity.value.toDouble(), checked)
         }
 
         binding.threads.value = settings.threads.toFloat().coerceIn(1f, MAX_THREADS)
@@ -81,6 +94,6 @@ class SettingsSheet : BottomSheetDialogFragment() {
     companion object {
         const val TAG = "settings"
         private const val DEFAULT_THRESHOLD = 0.5
-        private const val MAX_THREADS = 8f
+        private val MAX_THREADS = SettingsStore.MAX_THREADS.toFloat()
     }
 }
