@@ -53,6 +53,12 @@ dependencies {
     implementation(libs.androidx.lifecycle.runtime.ktx)
     implementation(libs.kotlinx.coroutines.android)
 
+    // Live camera (ImageAnalysis, KEEP_ONLY_LATEST) and EXIF orientation of photos.
+    implementation(libs.androidx.camera.core)
+    implementation(libs.androidx.camera.camera2)
+    implementation(libs.androidx.camera.lifecycle)
+    implementation(libs.androidx.exifinterface)
+
     // LiteRT (the renamed TensorFlow Lite runtime): Interpreter, XNNPACK, NNAPI delegate ...
     implementation(libs.litert)
     // ... and the GPU delegate. litert-gpu-api carries GpuDelegateFactory.Options, without which

@@ -48,6 +48,15 @@ coroutines_version="$(unzip -p "$coroutines" META-INF/kotlinx_coroutines_core.ve
 export JAVA_OPTS="${JAVA_OPTS:--Xmx1g -XX:+UseSerialGC}"
 kotlinc_flags=(-jvm-target 17 -no-reflect -nowarn -language-version "${version%.*}")
 
+# 0. The committed Gradle wrapper jar is the one its properties file names (its SHA-256).
+props="$here/gradle/wrapper/gradle-wrapper.properties"
+want_jar="$(sed -n 's/^# *\([0-9a-f]\{64\}\) *$/\1/p' "$props" | head -1)"
+have_jar="$(sha256sum "$here/gradle/wrapper/gradle-wrapper.jar" | cut -d' ' -f1)"
+if [ -z "$want_jar" ] || [ "$want_jar" != "$have_jar" ]; then
+    echo "check-kotlin: gradle-wrapper.jar SHA-256 $have_jar is not the $want_jar named in $props" >&2
+    exit 1
+fi
+
 start=$(date +%s)
 
 # 2. Core classes (the real ones, javac --release 17 as the core's own tests do).
