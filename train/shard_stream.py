@@ -2,10 +2,11 @@
 
 ``ShardPart.dataset`` reads the shard files interleaved (one record from each in turn, which
 is the pack's frame order, see ``shard_manifest``), keeps the records of the part's subjects,
-shuffles serialized records in a bounded buffer, decodes and preprocesses each frame with the
-frame contract's own numpy functions (``edgeseg.preprocess.preprocess``,
-``edgeseg.contract.float_input``, ``labels_to_channels``' rule) and ends in the same batching
-and augmentation as the in-memory path (``edgeseg.train.data.batch_dataset``).
+shuffles serialized records in a bounded buffer, decodes the PNGs in the graph (in parallel,
+outside the GIL), prepares each frame with the frame contract's own numpy functions
+(``edgeseg.preprocess.preprocess``, ``edgeseg.contract.float_input``, ``labels_to_channels``'
+rule) and ends in the same batching and augmentation as the in-memory path
+(``edgeseg.train.data.batch_dataset``).
 
 When the shuffle buffer holds the whole part (the default up to ``SHUFFLE_BUFFER`` frames),
 the order is the in-memory path's: a folder and its shards give the same first batch for the
@@ -14,13 +15,11 @@ same seed. A larger part shuffles within the buffer (memory stays bounded).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from edgeseg.config import ClassSpec, Preprocessing, RunConfig
 from edgeseg.contract import float_input
@@ -48,21 +47,28 @@ FEATURES = {
 }
 
 
-def _decode_png(data: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as img:
-        return np.asarray(img, dtype=np.uint8).copy()
+def decode_record(record: tf.Tensor) -> dict[str, tf.Tensor]:
+    """A serialized record -> its frame and mask values as uint8 (H, W) tensors (PNG decoded in
+    the graph, in parallel), the mask's distinct values and its palette flag."""
+    ex = tf.io.parse_single_example(record, FEATURES)
+    return {
+        "frame": tf.io.decode_png(ex["image"], channels=1)[..., 0],
+        "label": tf.io.decode_png(ex["mask"], channels=1)[..., 0],
+        "values": tf.sparse.to_dense(ex["mask_values"]),
+        "indexed": ex["indexed"][0],
+    }
 
 
-def decode_frame(
-    image_png: bytes,
-    mask_png: bytes,
+def prepare_frame(
+    frame: np.ndarray,
+    label: np.ndarray,
     values: Sequence[int],
     indexed: bool,
     pp: Preprocessing,
     classes: Sequence[int],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One record -> (uint8 (H, W) model input, uint8 (H, W, C) masks), as ``load_sample``."""
-    frame, label = _decode_png(image_png), _decode_png(mask_png)
+    """A decoded record -> (uint8 (H, W) model input, uint8 (H, W, C) masks), as
+    ``edgeseg.datasets.load_sample`` makes them from the files."""
     channels = channel_table(values, indexed, classes)[label]
     return preprocess(frame, pp), resize_mask(channels, pp.size)
 
@@ -104,17 +110,16 @@ class ShardPart:
         pp, values = self.pp, [c.value for c in self.classes]
         height, width, channels = pp.height, pp.width, len(values)
 
-        def decode(image, mask, mask_values, indexed):
-            img, masks = decode_frame(image, mask, mask_values.tolist(), bool(indexed[0]), pp,
-                                      values)  # fmt: skip
+        def prepare(frame, label, mask_values, indexed):
+            img, masks = prepare_frame(frame, label, mask_values.tolist(), bool(indexed), pp,
+                                       values)  # fmt: skip
             return float_input(img)[0], masks.astype(np.float32)
 
         def parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            ex = tf.io.parse_single_example(record, FEATURES)
-            mask_values = tf.sparse.to_dense(ex["mask_values"])
+            d = decode_record(record)
             x, y = tf.numpy_function(
-                decode,
-                [ex["image"], ex["mask"], mask_values, ex["indexed"]],
+                prepare,
+                [d["frame"], d["label"], d["values"], d["indexed"]],
                 [tf.float32, tf.float32],
                 stateful=False,
             )
@@ -149,16 +154,12 @@ class ShardPart:
         images = np.zeros((self.frames, *self.pp.size), dtype=np.uint8)
         masks = np.zeros((self.frames, *self.pp.size, len(values)), dtype=np.uint8)
         n = 0
-        for record in self.records().map(lambda r: tf.io.parse_single_example(r, FEATURES)):
+        decoded = self.records().map(decode_record, num_parallel_calls=tf.data.AUTOTUNE)
+        for d in decoded.as_numpy_iterator():
             if n >= self.frames:
                 break
-            images[n], masks[n] = decode_frame(
-                record["image"].numpy(),
-                record["mask"].numpy(),
-                tf.sparse.to_dense(record["mask_values"]).numpy().tolist(),
-                bool(record["indexed"].numpy()[0]),
-                self.pp,
-                values,
+            images[n], masks[n] = prepare_frame(
+                d["frame"], d["label"], d["values"].tolist(), bool(d["indexed"]), self.pp, values
             )
             n += 1
             if progress:
