@@ -162,6 +162,33 @@ def test_cli_parity_on_a_clip_with_a_float_tflite(
     assert "without labels" in result.output
 
 
+@pytest.mark.slow
+def test_cli_bad_source_is_one_line_and_writes_nothing(
+    tmp_path: Path, tiny_tflite: dict[str, Path]
+) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\0" * 256)
+    for source, message in ((tmp_path / "missing.mp4", "not found"), (broken, "broken.mp4")):
+        result = CliRunner().invoke(
+            app,
+            [
+                "parity",
+                "--float",
+                str(tiny_tflite["f32"]),
+                "--tflite",
+                str(tiny_tflite["i8"]),
+                "--source",
+                str(source),
+                "--out",
+                str(tmp_path / "report"),
+            ],
+        )
+        assert result.exit_code == 2, result.output
+        lines = [line for line in result.output.splitlines() if line.startswith("edgeseg: ")]
+        assert len(lines) == 1 and message in lines[0], result.output
+        assert not (tmp_path / "report").exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
