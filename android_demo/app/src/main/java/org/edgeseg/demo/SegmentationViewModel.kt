@@ -6,7 +6,6 @@ import android.net.Uri
 import android.os.SystemClock
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
-import java.io.File
 import java.io.IOException
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
@@ -52,6 +51,7 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
     private val cameraSlot = LatestFrameSlot<InputFrame>()
     private val cameraSignal = Channel<Unit>(Channel.CONFLATED)
     private val fps = RateMeter()
+    private var cameraDroppedBefore = 0L
 
     init {
         _state.update {
@@ -64,7 +64,7 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
         viewModelScope.launch {
             for (signal in cameraSignal) {
                 val frame = cameraSlot.poll() ?: continue
-                if (_state.value.source == Source.CAMERA) process(frame, cameraSlot.dropped())
+                if (_state.value.source == Source.CAMERA) process(frame, cameraSlot.dropped() - cameraDroppedBefore)
             }
         }
     }
@@ -114,6 +114,8 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
         if (running) {
             stopSource()
             fps.reset()
+            cameraSlot.poll() // a frame left over from the last session
+            cameraDroppedBefore = cameraSlot.dropped()
             _state.update { it.copy(source = Source.CAMERA, stream = null) }
         } else if (_state.value.source == Source.CAMERA) {
             _state.update { it.copy(source = Source.NONE) }
@@ -214,41 +216,13 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
 
     // ------------------------------------------------------------------ model
 
-    /** A model picked from storage: copied, checked (metadata, tensors, CPU run setup), then used. */
+    /** A model picked from storage: copied, checked, then used instead of the current one. */
     fun loadUserModel(uri: Uri, name: String) {
         stopSource()
         viewModelScope.launch {
-            val staged: File = try {
-                withContext(Dispatchers.IO) { ModelAssets.stageUserModel(app, uri) }
-            } catch (e: IOException) {
-                showBanner(app.getString(R.string.error_title), app.getString(R.string.error_model_copy, e.message ?: e.javaClass.simpleName))
-                return@launch
-            }
-            val candidate = try {
-                withContext(Dispatchers.IO) {
-                    val created = SegmentationHelper(ModelAssets.map(staged))
-                    try {
-                        created.configure(Backend.CPU, 1)
-                    } catch (e: Exception) {
-                        created.close()
-                        throw e
-                    }
-                    created
-                }
-            } catch (e: CancellationException) {
-                staged.delete()
-                throw e
-            } catch (e: Exception) { // MetadataException, UnsupportedOperationException, LiteRT's IllegalArgumentException, IOException
-                staged.delete()
-                showBanner(app.getString(R.string.error_title), app.getString(R.string.user_model_rejected, name, e.message ?: e.javaClass.simpleName))
-                return@launch
-            }
-            candidate.close()
-            try {
-                withContext(Dispatchers.IO) { ModelAssets.commitUserModel(staged, name) }
-            } catch (e: IOException) {
-                staged.delete()
-                showBanner(app.getString(R.string.error_title), app.getString(R.string.error_model_copy, e.message ?: e.javaClass.simpleName))
+            val problem = importUserModel(app, uri, name)
+            if (problem != null) {
+                showBanner(app.getString(R.string.error_title), problem)
                 return@launch
             }
             segmenting.withLock {
@@ -419,26 +393,5 @@ class SegmentationViewModel(application: Application) : AndroidViewModel(applica
             md.classes().mapIndexed { c, spec ->
                 LegendItem(spec.name(), spec.rgb(), masks?.takeIf { c < it.channels() }?.area(c))
             }
-    }
-}
-
-/** Overlays per second over the last second or so (exponential average of frame intervals). */
-class RateMeter {
-    private var last = 0L
-    private var meanIntervalNs = 0.0
-
-    fun reset() {
-        last = 0L
-        meanIntervalNs = 0.0
-    }
-
-    /** Records an overlay at [nowNanos]; returns the current rate (0 until two were seen). */
-    fun tick(nowNanos: Long): Double {
-        if (last != 0L) {
-            val interval = (nowNanos - last).toDouble()
-            meanIntervalNs = if (meanIntervalNs == 0.0) interval else 0.9 * meanIntervalNs + 0.1 * interval
-        }
-        last = nowNanos
-        return if (meanIntervalNs > 0) 1e9 / meanIntervalNs else 0.0
     }
 }
