@@ -259,16 +259,28 @@ window.edgeseg = {
   useModel,
   segmentFrame,
   stopSource,
-  /** Segment one gray frame (array of 0..255) as the page does; plain arrays back. */
-  async segmentGray(gray, width, height) {
-    const r = await state.model.segment(Uint8Array.from(gray), width, height);
+  /** Bytes <-> base64 text: how the tests move frames and masks in and out quickly. */
+  toBase64(bytes) {
+    const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let text = '';
+    for (let i = 0; i < u8.length; i += 0x8000) text += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+    return btoa(text);
+  },
+  fromBase64(text) {
+    return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+  },
+  /** Segment one frame (base64 of HxW gray or HxWxC RGB(A) bytes) as the page does. */
+  async segmentBase64(data, width, height, channels = 1) {
+    const bytes = window.edgeseg.fromBase64(data);
+    const gray = channels === 1 ? bytes : contract.toGray(bytes, width, height, channels);
+    const r = await state.model.segment(gray, width, height);
+    const b64 = window.edgeseg.toBase64;
     return {
-      pixels: Array.from(r.pixels),
-      maskValues: Array.from(r.raw.maskValues),
-      presenceValues: r.raw.presenceValues ? Array.from(r.raw.presenceValues) : null,
+      pixels: b64(r.pixels),
+      maskValues: b64(r.raw.maskValues),
       presence: r.presence,
-      mask: Array.from(r.mask),
-      maskModel: Array.from(r.maskModel),
+      mask: b64(r.mask),
+      maskModel: b64(r.maskModel),
     };
   },
   /** Mean invoke time (ms) over n runs of one model-size input, after `warmup` runs. */

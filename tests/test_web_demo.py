@@ -1,0 +1,412 @@
+"""The web app (web_demo/, LiteRT.js) in a real Chromium: golden parity with the Python runtime,
+a fake live camera, offline reload, one clear message per bad model or file, screenshots.
+
+Needs Debian's chromium, Playwright for Python and the app's npm packages (`bash
+web_demo/setup.sh`; tests/run.sh runs it); each is skipped with its reason when absent. One
+browser per module. Screenshots and the per-frame agreement table go to a test-output folder:
+``EDGESEG_SCREENSHOTS`` when set, else the module's tmp folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeseg.edge_runtime.segmenter import Segmenter
+from edgeseg.web_server import RUNTIME_FILE, WEB_APP_DIR, WebServer
+
+ROOT = Path(__file__).parents[1]
+DEMO_MODEL = ROOT / "android_demo/app/src/main/assets/model_int8.tflite"
+GOLDEN = ROOT / "android_demo/core/src/test/resources/golden"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+TIMEOUT_MS = 60_000
+
+if not Path(CHROMIUM).is_file():
+    pytest.skip("no chromium (tests/run.sh installs Debian's chromium)", allow_module_level=True)
+if not (WEB_APP_DIR / RUNTIME_FILE).is_file():
+    pytest.skip(
+        "web_demo npm packages missing: run bash web_demo/setup.sh", allow_module_level=True
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory) -> Path:
+    """Where screenshots and the agreement table go."""
+    path = Path(os.environ.get("EDGESEG_SCREENSHOTS") or tmp_path_factory.mktemp("web_demo"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def camera_file(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    """A phantom cine as Chromium's fake camera (.y4m)."""
+    from edgeseg.train.cine import synth_cine
+    from edgeseg.train.cine_writers import write_y4m
+
+    cine = synth_cine(n=24, size=(240, 320), seed=1, fps=15.0, empty_fraction=0.0)
+    path = tmp_path_factory.mktemp("camera") / "phantom.y4m"
+    return write_y4m(cine.frames, path, 15.0), cine.frames
+
+
+@pytest.fixture(scope="module")
+def browser(camera_file):
+    with sync_api.sync_playwright() as p:
+        args = [*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera_file[0]}"]
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with WebServer(DEMO_MODEL, port=0) as srv:
+        yield srv
+
+
+def open_app(browser, url: str, source: str = "none"):
+    """A fresh context and page on the app, after its model has loaded."""
+    context = browser.new_context(viewport={"width": 1100, "height": 720})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{url}?source={source}")
+    assert page.evaluate("window.edgeseg.ready") is True, page.inner_text("#message")
+    assert not errors, errors
+    return context, page
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    context, page = open_app(browser, server.url)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def python_seg() -> Segmenter:
+    return Segmenter(DEMO_MODEL)
+
+
+def golden(case: str, name: str) -> tuple[np.ndarray, dict]:
+    doc = json.loads((GOLDEN / case / "case.json").read_text())
+    spec = doc[name]
+    raw = gzip.decompress((GOLDEN / case / spec["file"]).read_bytes())
+    return np.frombuffer(raw, np.dtype(spec["dtype"]).newbyteorder("<")), spec
+
+
+def cases(kind: str) -> list[str]:
+    names = json.loads((GOLDEN / "index.json").read_text())["cases"]
+    return [n for n in names if json.loads((GOLDEN / n / "case.json").read_text())["kind"] == kind]
+
+
+def b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, np.uint8).tobytes()).decode()
+
+
+def unb64(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), np.uint8)
+
+
+def page_segment(page, frame: np.ndarray) -> dict[str, np.ndarray]:
+    """The page's segmentation of a gray or RGB uint8 frame (RGB: the page's luma first)."""
+    h, w = frame.shape[:2]
+    channels = frame.shape[2] if frame.ndim == 3 else 1
+    got = page.evaluate(
+        "([f, w, h, ch]) => window.edgeseg.segmentBase64(f, w, h, ch)", [b64(frame), w, h, channels]
+    )
+    return {k: v if k == "presence" else unb64(v) for k, v in got.items()}
+
+
+def save_shot(page, out_dir: Path, name: str) -> Path:
+    path = out_dir / name
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 1000
+    return path
+
+
+# ------------------------------------------------------------------ golden parity
+
+
+def test_model_frames_match_python_runtime(page, python_seg, out_dir) -> None:
+    """Golden model frames and the bundled clip: quantized outputs and masks equal Python's."""
+    from importlib import util
+
+    spec = util.spec_from_file_location("make_clip", WEB_APP_DIR / "tools/make_clip.py")
+    make_clip = util.module_from_spec(spec)
+    spec.loader.exec_module(make_clip)
+    frames = [(c, golden(c, "frame")) for c in cases("model")]
+    named = [(c, arr.reshape(sp["shape"])) for c, (arr, sp) in frames]
+    named += [(f"clip_{k:02d}", f) for k, f in enumerate(make_clip.clip_frames())]
+    rows = []
+    for name, gray in named:
+        got = page_segment(page, gray)
+        want = python_seg.segment(gray)
+        quant = python_seg.interpreter.get_tensor(python_seg.output_details["mask"]["index"])
+        mask = got["mask"]
+        rows.append(
+            {
+                "frame": name,
+                "size": list(gray.shape),
+                "output_values_equal": float(
+                    np.mean(np.asarray(got["maskValues"]) == quant.ravel())
+                ),
+                "mask_pixels_equal": float(np.mean(mask == want.mask.ravel())),
+                "mask_area": int(want.mask.sum()),
+                "presence_web": got["presence"],
+                "presence_python": want.presence,
+            }
+        )
+        if name.startswith("model_"):
+            np.testing.assert_array_equal(mask, golden(name, "mask")[0])
+    (out_dir / "web_parity.json").write_text(json.dumps(rows, indent=1))
+    print(f"\nweb vs Python runtime, {len(rows)} frames (demo model):")
+    for r in rows:
+        agree = f"outputs {r['output_values_equal']:.4f} mask {r['mask_pixels_equal']:.4f}"
+        print(f"  {r['frame']:>22} {agree}")
+    assert all(r["output_values_equal"] == 1.0 and r["mask_pixels_equal"] == 1.0 for r in rows)
+    assert all(r["presence_web"] == r["presence_python"] for r in rows)
+    assert sum(r["mask_area"] > 0 for r in rows) >= len(rows) // 2  # real masks, not empty ones
+
+
+# Typed arrays in and out of the page as base64 (JSON lists of numbers are slow).
+JS_ARRAYS = """
+    const E = window.edgeseg;
+    const D = (text, Type) => new Type(E.fromBase64(text).buffer);
+"""
+
+
+def raw64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode()
+
+
+def test_preprocessing_matches_golden_bytes(page) -> None:
+    """Gray conversion, Pillow bilinear, percentile stretch and quantization, byte for byte."""
+    for case in cases("preprocess"):
+        frame, fspec = golden(case, "frame")
+        meta = (GOLDEN / case / "metadata.json").read_text()
+        shape = fspec["shape"]
+        channels = shape[2] if len(shape) == 3 else 1
+        bits = 16 if fspec["dtype"] == "uint16" else 8
+        tensor = golden(case, "input_tensor")[1]
+        got = page.evaluate(
+            f"""([data, w, h, ch, bits, metaText, t]) => {{ {JS_ARRAYS}
+                const c = E.contract;
+                const meta = c.parseMetadata(metaText);
+                const frame = D(data, bits === 16 ? Uint16Array : Uint8Array);
+                const gray = c.toGray(frame, w, h, ch, bits);
+                const resized = c.resizeBilinear(gray, w, h, meta.width, meta.height);
+                const pixels = c.prepare(meta, gray, w, h);
+                const spec = {{dtype: t.dtype, scale: t.scale, zeroPoint: t.zero_point}};
+                const table = c.inputTable(meta, spec);
+                const input = Float64Array.from(pixels, (p) => table[p]);
+                return {{gray: E.toBase64(gray), resized: E.toBase64(resized),
+                        pixels: E.toBase64(pixels), input: E.toBase64(input)}};
+            }}""",
+            [raw64(frame), shape[1], shape[0], channels, bits, meta, tensor],
+        )
+        for key, name in (("gray", "gray"), ("resized", "resized"), ("pixels", "preprocessed")):
+            np.testing.assert_array_equal(unb64(got[key]), golden(case, name)[0], err_msg=case)
+        got_input = np.frombuffer(base64.b64decode(got["input"]), np.float64)
+        want = golden(case, "input_tensor")[0].astype(np.float64)
+        np.testing.assert_array_equal(got_input, want, err_msg=f"{case} input")
+
+
+def test_resize_sweep_matches_pillow(page) -> None:
+    doc = json.loads((GOLDEN / "resize_sweep/case.json").read_text())
+    src, bil, near = (golden("resize_sweep", k)[0] for k in ("sources", "bilinear", "nearest"))
+    got = page.evaluate(
+        f"""([src, entries]) => {{ {JS_ARRAYS}
+            const all = D(src, Uint8Array);
+            return entries.map((e) => {{
+                const [iw, ih] = e.in, [ow, oh] = e.out;
+                const s = all.slice(e.src, e.src + iw * ih);
+                return [E.toBase64(E.contract.resizeBilinear(s, iw, ih, ow, oh)),
+                        E.toBase64(E.contract.resizeNearest(s, iw, ih, ow, oh))];
+            }});
+        }}""",
+        [raw64(src), doc["entries"]],
+    )
+    for e, (b, n) in zip(doc["entries"], got, strict=True):
+        size = e["out"][0] * e["out"][1]
+        np.testing.assert_array_equal(
+            unb64(b), bil[e["bilinear"] : e["bilinear"] + size], err_msg=str(e)
+        )
+        np.testing.assert_array_equal(
+            unb64(n), near[e["nearest"] : e["nearest"] + size], err_msg=str(e)
+        )
+
+
+TYPED = {"uint8": "Uint8Array", "int8": "Int8Array", "float32": "Float32Array"}
+
+
+def test_postprocessing_and_overlay_match_golden(page) -> None:
+    for case in cases("postprocess") + cases("model"):
+        doc = json.loads((GOLDEN / case / "case.json").read_text())
+        out, ospec = golden(case, "output_tensor")
+        pres = golden(case, "presence_tensor") if "presence_tensor" in doc else (None, None)
+        gray, gspec = golden(case, "gray")
+        h, w = gspec["shape"]
+        got = page.evaluate(
+            f"""([out, os, pres, ps, gray, w, h, metaText]) => {{ {JS_ARRAYS}
+                const c = E.contract;
+                const T = {json.dumps(TYPED).replace('"', "")};
+                const meta = c.parseMetadata(metaText);
+                const t = (s) => ({{dtype: s.dtype, scale: s.scale, zeroPoint: s.zero_point}});
+                const [, mh, mw, ch] = os.shape;
+                const prob = c.dequantize(D(out, T[os.dtype]), t(os));
+                const presence = pres ? c.dequantize(D(pres, T[ps.dtype]), t(ps))[0] : null;
+                const model = c.probabilitiesToMask(prob, mw, mh, ch, presence, meta.postprocess);
+                const frame = c.masksToFrame(model, mw, mh, ch, w, h);
+                const rgba = c.overlayRgba(D(gray, Uint8Array), frame, w, h, meta.classes);
+                return {{model: E.toBase64(model), frame: E.toBase64(frame),
+                        rgba: E.toBase64(rgba)}};
+            }}""",
+            [
+                raw64(out),
+                ospec,
+                None if pres[0] is None else raw64(pres[0]),
+                pres[1],
+                raw64(gray),
+                w,
+                h,
+                (GOLDEN / case / doc["metadata"]).read_text(),
+            ],
+        )
+        np.testing.assert_array_equal(unb64(got["model"]), golden(case, "mask_model")[0], case)
+        np.testing.assert_array_equal(unb64(got["frame"]), golden(case, "mask")[0], case)
+        rgb = unb64(got["rgba"]).reshape(-1, 4)[:, :3]
+        assert hashlib.sha256(rgb.tobytes()).hexdigest() == doc["overlay"]["sha256"], case
+
+
+# ------------------------------------------------------------------ live page
+
+
+def test_threshold_slider_reruns_postprocessing_only(page) -> None:
+    gray = golden("model_synth_131x97", "frame")[0].reshape(97, 131)
+    page.evaluate(
+        """([g]) => window.edgeseg.segmentFrame(
+            {gray: window.edgeseg.fromBase64(g), width: 131, height: 97})""",
+        [b64(gray)],
+    )
+    frames = page.evaluate("window.edgeseg.state.frames")
+    areas = {}
+    for threshold in ("0.2", "0.9"):
+        page.fill("#threshold", threshold)  # fires input: post-processing again
+        assert page.evaluate("window.edgeseg.state.frames") == frames  # no new inference
+        mask = unb64(page.evaluate("window.edgeseg.toBase64(window.edgeseg.state.last.mask)"))
+        want = Segmenter(DEMO_MODEL, threshold=float(threshold)).segment(gray).mask.ravel()
+        np.testing.assert_array_equal(mask, want)
+        areas[threshold] = int(mask.sum())
+    assert areas["0.2"] > areas["0.9"]
+    page.fill("#threshold", "0.5")
+
+
+def test_live_camera_segments_and_agrees(browser, server, python_seg, out_dir) -> None:
+    context, page = open_app(browser, server.url, source="camera")
+    try:
+        page.wait_for_function("window.edgeseg.state.frames >= 8", timeout=TIMEOUT_MS)
+        fps = int(page.inner_text("#fps"))
+        assert fps >= 1
+        assert page.inner_text("#latency").endswith("ms")
+        save_shot(page, out_dir, "web_camera_overlay.png")
+        recent = page.evaluate(
+            "window.edgeseg.state.recent.slice(-3).map((f) => ({w: f.width, h: f.height, "
+            "gray: window.edgeseg.toBase64(f.gray), mask: window.edgeseg.toBase64(f.mask)}))"
+        )
+    finally:
+        context.close()
+    assert len(recent) == 3
+    nonempty = 0
+    for f in recent:
+        assert (f["w"], f["h"]) == (320, 240)  # the fake camera streams the .y4m's size
+        gray = unb64(f["gray"]).reshape(f["h"], f["w"])
+        want = python_seg.segment(gray).mask.ravel()
+        np.testing.assert_array_equal(unb64(f["mask"]), want)
+        nonempty += int(want.sum() > 0)
+    assert nonempty >= 1
+
+
+def test_offline_reload_still_segments(browser, out_dir) -> None:
+    srv = WebServer(DEMO_MODEL, port=0).start()
+    context, page = open_app(browser, srv.url)
+    try:
+        page.wait_for_function(
+            """async () => {
+                const c = await caches.open('edgeseg-web-v1');
+                const keys = (await c.keys()).map((r) => r.url);
+                const has = (end) => keys.some((u) => u.endsWith(end));
+                return has('.wasm') && has('model.tflite');
+            }"""
+        )
+        srv.close()  # the network is gone: no server, and the context offline
+        context.set_offline(True)
+        page.reload()
+        assert page.evaluate("window.edgeseg.ready") is True, page.inner_text("#message")
+        page.click("#src-clip")  # the bundled clip, offline too
+        page.wait_for_function("window.edgeseg.state.frames >= 3")
+        save_shot(page, out_dir, "web_offline.png")
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory, tiny_tflite) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bad")
+    data = DEMO_MODEL.read_bytes()
+    files = {
+        "corrupt.tflite": data[: len(data) // 3],
+        "no_metadata_float32.tflite": tiny_tflite["plain_f32"].read_bytes(),
+        "dynamic_batch.tflite": data,
+        "notes.png": b"this is a text file, not a picture\n",
+    }
+    for name, content in files.items():
+        (root / name).write_bytes(content)
+    return {name: root / name for name in files}
+
+
+@pytest.mark.parametrize(
+    "name, field, expected",
+    [
+        ("corrupt.tflite", "#model-file", "corrupt"),
+        ("no_metadata_float32.tflite", "#model-file", "has no edgeseg metadata"),
+        ("dynamic_batch.tflite", "#model-file", "dynamic batch"),
+        ("notes.png", "#src-images", "is not an image"),
+    ],
+)
+def test_bad_file_is_one_clear_message(page, bad_files, out_dir, name, field, expected) -> None:
+    page.evaluate("document.getElementById('message').hidden = true")
+    page.set_input_files(field, str(bad_files[name]))
+    message = page.locator("#message")
+    message.wait_for(state="visible")
+    text = message.inner_text()
+    assert expected in text and name in text, text
+    assert "\n" not in text.strip()
+    save_shot(page, out_dir, f"web_error_{Path(name).stem}.png")
+    # The model that was running still runs.
+    assert "model_int8.tflite" in page.inner_text("#model-name")
+    assert page_segment(page, np.full((64, 64), 90, np.uint8))["maskValues"].size == 128 * 128
