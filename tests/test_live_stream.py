@@ -23,7 +23,7 @@ from edgeseg.edge_runtime.outputs import CSV_NAME, SUMMARY_NAME, VIDEO_NAME, csv
 from edgeseg.edge_runtime.segmenter import Segmenter
 from edgeseg.edge_runtime.sources.base import SourceFrame
 from edgeseg.edge_runtime.stability import Stability
-from edgeseg.errors import DataError
+from edgeseg.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = REPO / "android_demo" / "app" / "src" / "main" / "assets" / "model_int8.tflite"
@@ -520,3 +520,41 @@ def test_cli_variable_rate_video_warns_and_keeps_its_timing(tmp_path) -> None:
     with av.open(str(out / VIDEO_NAME)) as container:
         times = [float(f.time) for f in container.decode(video=0)]
     assert times == pytest.approx([stamps[i] for i in sorted(stamps)], abs=0.002)
+
+
+@needs_model
+def test_predict_splits_a_tiff_stack_and_keeps_a_still_tiff_whole(seg, tmp_path) -> None:
+    from PIL import Image
+
+    from edgeseg.edge_runtime.predict import predict
+
+    pages = [Image.fromarray(f) for f in _frames(3)]
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
+    pages[0].save(tmp_path / "still.tif")
+    summary = predict(
+        seg, [tmp_path / "stack.tif", tmp_path / "still.tif"], tmp_path / "out", overlay=False
+    )
+    names = sorted(Path(p).name for p in summary.written)
+    assert names == [f"stack_frame_{i:06d}_mask.png" for i in range(3)] + ["still_mask.png"]
+    assert summary.images == 4 and not summary.failed
+    # page 0 of the stack and the still are the same pixels: the same mask
+    out = tmp_path / "out"
+    assert (out / "stack_frame_000000_mask.png").read_bytes() == (
+        out / "still_mask.png"
+    ).read_bytes()
+
+
+@needs_model
+def test_fps_paces_a_folder_in_real_time(seg, tmp_path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, image in enumerate(_frames(6)):
+        Image.fromarray(image).save(folder / f"f{i}.png")
+    summary = stream_source(seg, folder, out_dir=tmp_path / "o", realtime=True, frame_rate=20)
+    assert summary.mode == "real time" and summary.wall_s >= 5 / 20 * 0.9
+    stamps = [float(r[1]) for r in _rows(tmp_path / "o")[1:]]
+    assert stamps == pytest.approx([int(r[0]) / 20 for r in _rows(tmp_path / "o")[1:]])
+    with pytest.raises(ConfigError, match="--fps 20: only for a folder"):
+        stream_source(seg, tmp_path / "o" / VIDEO_NAME, frame_rate=20)
