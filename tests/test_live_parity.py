@@ -216,3 +216,52 @@ def test_cli_bad_use_is_one_line(tmp_path: Path, args: list[str], message: str) 
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0]
     assert not (tmp_path / "parity-report").exists()
+
+
+class _Camera:
+    """A live frame source test double: a moving square, frames on its own clock."""
+
+    name, live, frame_rate, frame_count = "camera-test", True, 30.0, None
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.closed = False
+
+    def __iter__(self):
+        from edgeseg.edge_runtime.sources.base import SourceFrame
+
+        for i in range(10_000):  # a camera does not end by itself
+            image = np.full((40, 48), 30, np.uint8)
+            image[10 + i % 5 : 25 + i % 5, 12:30] = 220
+            yield SourceFrame(image, i, i / 30, self.name)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def test_a_live_source_needs_a_limit(tmp_path: Path) -> None:
+    from edgeseg.contract import FrameContract
+    from edgeseg.evaluation.live_run import Model, run_live_parity
+
+    contract = FrameContract.default((16, 16))
+
+    def predict(pixels: np.ndarray):
+        return (pixels[..., None] / 255.0), None  # bright = nerve, the same for both models
+
+    ref, cand = Model("float", contract, predict), Model("int8", contract, predict)
+    camera = _Camera()
+    with pytest.raises(ConfigError, match="--limit"):
+        run_live_parity(camera, cand, [ref], tmp_path / "r1")
+    assert camera.closed and not (tmp_path / "r1").exists()
+    camera = _Camera()
+    report = run_live_parity(camera, cand, [ref], tmp_path / "r2", limit=25, block=5)
+    assert camera.closed and report["frames"] == 25
+    assert report["source"]["live"] is True and report["source"]["limit"] == 25
+    assert report["agreement"][0]["mask_dice"]["nerve"]["mean"] == 1.0
+    assert (tmp_path / "r2" / "report.html").is_file()

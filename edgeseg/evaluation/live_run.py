@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 
 from edgeseg.contract import FrameContract
+from edgeseg.edge_runtime.sources.base import FrameSource
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.evaluation.html import OverlayFrame
 from edgeseg.evaluation.live_parity import DEFAULT_BLOCK, LiveParityAccumulator
 from edgeseg.evaluation.parity_report import write_report
 from edgeseg.evaluation.predictions import BATCH, Predictor, segmenter_predictor
 from edgeseg.evaluation.verdict import Tolerances
-from edgeseg.imaging import to_gray8
 
 INT8 = "int8 TFLite"
 FLOAT_TFLITE = "float TFLite"
@@ -89,7 +89,7 @@ def _predict_all(
 
 
 def run_live_parity(
-    source: str | Path,
+    source: str | Path | FrameSource,
     candidate: Model,
     references: Sequence[Model],
     out_dir: Path | str,
@@ -107,6 +107,9 @@ def run_live_parity(
 ) -> dict[str, Any]:
     """Parity of ``candidate`` with ``references`` on every frame of ``source`` (no labels).
 
+    ``source``: a spec for :func:`~edgeseg.edge_runtime.sources.open_source` or an open
+    frame source (closed here); a live one needs ``limit``.
+
     ``baselines``: reference names that get no check here (see
     :mod:`~edgeseg.evaluation.live_parity`). ``limit``: the first N frames only. ``block``:
     consecutive frames the bootstrap resamples together. ``overlays``: frames of largest
@@ -114,6 +117,7 @@ def run_live_parity(
     folder, model paths). ``warn`` gets the source's warnings (e.g. burned-in annotation;
     default: ``progress``). Returns the report dict with ``verdict``, ``paths`` and ``line``.
     """
+    from edgeseg.edge_runtime.segmenter import Segmenter
     from edgeseg.edge_runtime.sources import open_source
 
     say = progress or (lambda _m: None)
@@ -142,7 +146,12 @@ def run_live_parity(
     )
     worst = _Worst(overlays)
     ref = next(r for r in reversed(acc.references) if acc.roles[r] == "reference")
-    with open_source(source) as src:
+    opened = open_source(source) if isinstance(source, (str, Path)) else source
+    with opened as src:
+        if src.live and limit is None:
+            raise ConfigError(
+                f"{src.name} is a live source and never ends: pass --limit N (frames to compare)"
+            )
         info = {
             "name": src.name,
             "live": bool(src.live),
@@ -173,7 +182,7 @@ def run_live_parity(
         for frame in src:
             if limit is not None and len(acc.names) + len(batch) >= limit:
                 break
-            batch.append((frame.index, frame.timestamp_s, to_gray8(frame.image)))
+            batch.append((frame.index, frame.timestamp_s, Segmenter.read_frame(frame.image)))
             if len(batch) == BATCH:
                 flush()
         if batch:
