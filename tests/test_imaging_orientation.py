@@ -129,3 +129,15 @@ def test_read_frame_keeps_frames_at_the_limit(tmp_path):
     path = tmp_path / "ok.png"
     Image.fromarray(stored).save(path)
     assert np.array_equal(read_frame(path, frame_pixels=100 * 100), stored)
+
+
+def test_the_runtime_reads_paths_by_the_same_rule(tmp_path):
+    from edgeseg.edge_runtime.segmenter import Segmenter
+
+    stored = _gray(40, 90, seed=9)
+    path = tmp_path / "photo.png"
+    _save(path, stored, 8)
+    got = Segmenter.read_frame(path)
+    assert got.shape == (90, 40)
+    assert np.array_equal(got, np.rot90(stored, 1))
+    assert np.array_equal(Segmenter.read_frame(stored), stored)  # arrays: as given
