@@ -558,3 +558,24 @@ def test_fps_paces_a_folder_in_real_time(seg, tmp_path) -> None:
     assert stamps == pytest.approx([int(r[0]) / 20 for r in _rows(tmp_path / "o")[1:]])
     with pytest.raises(ConfigError, match="--fps 20: only for a folder"):
         stream_source(seg, tmp_path / "o" / VIDEO_NAME, frame_rate=20)
+
+
+@needs_model
+@pytest.mark.parametrize("realtime", [False, True])
+def test_smoothing_is_the_streams_own(seg, tmp_path, realtime) -> None:
+    """--smoothing gives the masks Segmenter.stream gives (the one smoothing rule)."""
+    from PIL import Image
+
+    frames = _frames(6)
+    out = tmp_path / "o"
+    summary = stream_source(
+        seg, FakeSource(frames, fps=20), out_dir=out, masks=True, smoothing=0.6, realtime=realtime
+    )
+    want = list(seg.stream(list(frames), smoothing=0.6))
+    if summary.dropped:  # a dropped frame changes what later frames are smoothed with
+        pytest.skip(f"{summary.dropped} frames dropped under load: nothing to compare")
+    for i, result in enumerate(want):
+        got = np.asarray(Image.open(out / "masks" / f"frame_{i:06d}_mask.png")) > 0
+        np.testing.assert_array_equal(got, result.mask[..., 0] > 0)
+    unsmoothed = list(seg.stream(list(frames)))
+    assert any((a.prob != b.prob).any() for a, b in zip(want[1:], unsmoothed[1:], strict=True))
