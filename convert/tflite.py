@@ -37,6 +37,7 @@ from edgeseg.convert.variants import (
     get_variant,
     reference_variant,
 )
+from edgeseg.edge_runtime.batch import static_batch
 from edgeseg.edge_runtime.integrity import WEIGHTS_NAME, weights_entry
 from edgeseg.edge_runtime.interpreter import captured_stderr
 from edgeseg.edge_runtime.metadata import METADATA_NAME, embed_metadata, metadata_entries
@@ -309,6 +310,7 @@ def export(
 
     say(f"converting to {v.name} (io {io})")
     data = convert_model(model, v, io, calib, allow_float_ops, native_log)
+    data = static_batch(data)  # batch 1 in the signature too: LiteRT.js refuses a dynamic one
     ops = read_ops(data)
     float_ops: list[str] = []
     if v.integer_only:
