@@ -77,9 +77,12 @@ if [ ! -d "$stub_out" ]; then
         @"$cache/stub-sources.txt"
     mapfile -t kt_stubs < <(find "$stubs_src/kotlin" -name '*.kt' | sort)
     if [ "${#kt_stubs[@]}" -gt 0 ]; then
-        "$kotlinc" "${kotlinc_flags[@]}" -cp "$stub_out.tmp:$coroutines" -d "$stub_out.tmp" \
-            "${kt_stubs[@]}" 2>&1 | grep -v '^warning: ' || true
-        [ "${PIPESTATUS[0]}" -eq 0 ] || fail_setup "the Kotlin stubs do not compile"
+        if ! "$kotlinc" "${kotlinc_flags[@]}" -cp "$stub_out.tmp:$coroutines" -d "$stub_out.tmp" \
+            "${kt_stubs[@]}" > "$cache/stubs.log" 2>&1; then
+            grep -v '^warning: ' "$cache/stubs.log" >&2 || true
+            rm -rf "$stub_out.tmp"
+            fail_setup "the Kotlin stubs do not compile"
+        fi
     fi
     mv "$stub_out.tmp" "$stub_out"
 fi
