@@ -38,6 +38,8 @@ android {
     androidResources {
         // The model is memory-mapped straight out of the APK: it must be stored uncompressed.
         noCompress += "tflite"
+        // The phantom clip is opened with AssetManager.openFd for MediaMetadataRetriever.
+        noCompress += "mp4"
     }
 }
 
