@@ -579,3 +579,34 @@ def test_smoothing_is_the_streams_own(seg, tmp_path, realtime) -> None:
         np.testing.assert_array_equal(got, result.mask[..., 0] > 0)
     unsmoothed = list(seg.stream(list(frames)))
     assert any((a.prob != b.prob).any() for a, b in zip(want[1:], unsmoothed[1:], strict=True))
+
+
+BLOCKED_STREAM = """
+import sys
+for name in ("tensorflow", "tf_keras", "keras", "tflite_runtime", "flatbuffers",
+             "edgeseg.train", "edgeseg.convert"):
+    sys.modules[name] = None  # any import of these now raises ImportError
+from edgeseg.edge_runtime.live_stream import stream_source
+for realtime in (False, True):
+    s = stream_source(sys.argv[1], sys.argv[2], out_dir=sys.argv[3], realtime=realtime, masks=True)
+    assert s.complete and s.processed + s.dropped == 10, s
+loaded = [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tf_keras", "keras")
+          and sys.modules[m] is not None]
+print("heavy:", loaded)
+"""
+
+
+@needs_model
+def test_streaming_needs_no_tensorflow(clips, tmp_path) -> None:
+    """edge_runtime's rule: live, live_stream, outputs, stability and the sources run TF-free."""
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCKED_STREAM, str(MODEL), str(clips["dcm"]), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "heavy: []" in proc.stdout
+    saved = json.loads((out / SUMMARY_NAME).read_text())
+    assert saved["complete"] and _decoded_frames(out / VIDEO_NAME) == saved["processed"]
