@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
@@ -141,3 +146,48 @@ def test_the_runtime_reads_paths_by_the_same_rule(tmp_path):
     assert got.shape == (90, 40)
     assert np.array_equal(got, np.rot90(stored, 1))
     assert np.array_equal(Segmenter.read_frame(stored), stored)  # arrays: as given
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "android_demo/core/src/test/resources/golden"
+
+
+def _golden_array(case: Path, doc: dict, key: str) -> np.ndarray:
+    entry = doc[key]
+    raw = gzip.decompress((case / entry["file"]).read_bytes())
+    return np.frombuffer(raw, dtype=entry["dtype"]).reshape(entry["shape"])
+
+
+@pytest.mark.skipif(not GOLDEN.is_dir(), reason="the Android golden vectors are not checked out")
+def test_committed_frame_goldens_are_what_python_computes():
+    """The Java core is checked against these files; they must still be Python's answer."""
+    cases = [p.parent for p in sorted(GOLDEN.glob("*/case.json"))]
+    read = [c for c in cases if json.loads((c / "case.json").read_text())["kind"] == "frame_read"]
+    assert len(read) >= 5
+    for case in read:
+        doc = json.loads((case / "case.json").read_text())
+        stored = _golden_array(case, doc, "stored")
+        factor = reduce_factor(stored.shape[1], stored.shape[0], doc["max_pixels"])
+        assert factor == doc["factor"], case.name
+        reduced = reduce_gray(stored, factor)
+        assert np.array_equal(reduced, _golden_array(case, doc, "reduced")), case.name
+        oriented = orient_gray(reduced, doc["orientation"])
+        assert np.array_equal(oriented, _golden_array(case, doc, "oriented")), case.name
+    sizes = json.loads((GOLDEN / "reduce_factors" / "case.json").read_text())["sizes"]
+    assert [reduce_factor(w, h) for w, h, _ in sizes] == [f for _, _, f in sizes]
+
+
+@pytest.mark.skipif(not GOLDEN.is_dir(), reason="the Android golden vectors are not checked out")
+def test_committed_drop_order_is_the_runtimes_newest_slot():
+    tools = str(GOLDEN.parents[4] / "tools")
+    sys.path.insert(0, tools)
+    try:
+        from golden_frames import taken_order
+    finally:
+        sys.path.remove(tools)
+    cases = sorted(GOLDEN.glob("drop_order_*/case.json"))
+    assert len(cases) >= 2
+    for path in cases:
+        doc = json.loads(path.read_text())
+        taken = taken_order(doc["arrivals_us"], doc["busy_us"])
+        assert taken == doc["taken"], path.parent.name
+        assert len(doc["arrivals_us"]) - len(taken) == doc["dropped"] > 0
