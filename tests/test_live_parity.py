@@ -265,3 +265,38 @@ def test_a_live_source_needs_a_limit(tmp_path: Path) -> None:
     assert report["source"]["live"] is True and report["source"]["limit"] == 25
     assert report["agreement"][0]["mask_dice"]["nerve"]["mean"] == 1.0
     assert (tmp_path / "r2" / "report.html").is_file()
+
+
+TF_FREE_BODY = """
+import json
+from edgeseg.evaluation.live_run import FLOAT_TFLITE, INT8, run_live_parity, tflite_model
+import edgeseg.edge_runtime.dicom_seg  # the SEG writer imports without TF too
+clip, f32, i8, out = sys.argv[1:5]
+report = run_live_parity(clip, tflite_model(i8, INT8), [tflite_model(f32, FLOAT_TFLITE)], out)
+heavy = sorted(
+    m for m in sys.modules
+    if m.split(".")[0] in ("tensorflow", "tf_keras", "keras") and sys.modules[m] is not None
+)
+print(json.dumps({"frames": report["frames"], "heavy": heavy}))
+"""
+
+
+@pytest.mark.slow
+def test_live_parity_with_a_float_tflite_needs_no_tensorflow(
+    tmp_path: Path, clip: Path, tiny_tflite: dict[str, Path]
+) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    from test_segmenter import BLOCKED_PRELUDE
+
+    code = textwrap.dedent(BLOCKED_PRELUDE) + textwrap.dedent(TF_FREE_BODY)
+    args = [str(clip), str(tiny_tflite["f32"]), str(tiny_tflite["i8"]), str(tmp_path / "r")]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"frames": 24, "heavy": []}
+    assert (tmp_path / "r" / "report.json").is_file()
