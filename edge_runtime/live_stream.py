@@ -187,7 +187,13 @@ def stream_source(
         seg_writer = DicomSegWriter(source, dicom_seg, seg.contract.classes)
     clock = clock or Clock()
     with open_frames(source, frame_rate) as src:
-        for note in src.notes:
+        notes = list(src.notes)
+        if realtime and not src.live and src.frame_rate is None:
+            notes.append(
+                f"{src.name} carries no frame rate: --realtime plays one frame per second of its "
+                "index; pass --fps to give it one"
+            )
+        for note in notes:
             if on_note is not None:
                 on_note(note)
         live = bool(src.live)
@@ -197,7 +203,7 @@ def stream_source(
             mode=mode,
             frames=src.frame_count if limit is None else min(limit, src.frame_count or limit),
             smoothing=smoothing,
-            notes=list(src.notes),
+            notes=notes,
             info=seg.describe(),
             out_dir=None if out is None else str(out),
         )

@@ -558,6 +558,12 @@ def test_fps_paces_a_folder_in_real_time(seg, tmp_path) -> None:
     assert stamps == pytest.approx([int(r[0]) / 20 for r in _rows(tmp_path / "o")[1:]])
     with pytest.raises(ConfigError, match="--fps 20: only for a folder"):
         stream_source(seg, tmp_path / "o" / VIDEO_NAME, frame_rate=20)
+    notes: list[str] = []
+    stream_source(seg, folder, realtime=True, limit=1, on_note=notes.append)
+    assert notes == [
+        "frames carries no frame rate: --realtime plays one frame per second of its index; "
+        "pass --fps to give it one"
+    ]
 
 
 @needs_model
