@@ -616,3 +616,25 @@ def test_streaming_needs_no_tensorflow(clips, tmp_path) -> None:
     assert "heavy: []" in proc.stdout
     saved = json.loads((out / SUMMARY_NAME).read_text())
     assert saved["complete"] and _decoded_frames(out / VIDEO_NAME) == saved["processed"]
+
+
+@needs_model
+@pytest.mark.parametrize("kind", ["uint16", "ybr_full"])
+def test_cli_streams_a_16_bit_and_a_colour_cine(kind, tmp_path) -> None:
+    """Both are read (16-bit through the contract's 0..65535 -> 0..255, YBR as RGB -> gray)."""
+    dicom = pytest.importorskip("edgeseg.train.cine_dicom", reason="H1's DICOM writer")
+    frames = _frames(4)
+    if kind == "uint16":
+        data, photometric = frames.astype(np.uint16) * 257, "auto"
+    else:
+        data, photometric = np.repeat(frames[..., None], 3, axis=3), "YBR_FULL"
+    cine = dicom.write_dicom(data, tmp_path / "c.dcm", fps=25, photometric=photometric)
+    out = tmp_path / "out"
+    proc = _cli("stream", str(MODEL), "--source", str(cine), "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [int(r[0]) for r in _rows(out)[1:]] == [0, 1, 2, 3]
+    if kind == "uint16":  # g * 257 maps back to g exactly: the 8-bit cine's masks
+        eight = dicom.write_dicom(frames, tmp_path / "c8.dcm", fps=25)
+        summary = stream_source(MODEL, eight, out_dir=tmp_path / "out8")
+        assert summary.complete
+        assert [r[3:6] for r in _rows(out)] == [r[3:6] for r in _rows(tmp_path / "out8")]
