@@ -252,3 +252,13 @@ def test_packing_twice_gives_the_same_bytes(packed, synth_dir, tmp_path):
     assert [f.sha256 for f in read_index(again).files] == [
         f.sha256 for f in read_index(packed).files
     ]
+
+
+def test_commands_reading_files_get_a_folder_layout(packed, synth_dir):
+    from edgeseg.train.shard_manifest import files_layout
+
+    assert files_layout(synth_dir, "shards") == "auto"  # a run trained from shards
+    assert files_layout(synth_dir, "paired") == "paired"
+    assert files_layout(synth_dir, None) == "auto"
+    with pytest.raises(ConfigError, match=f"packed from \\({synth_dir.resolve()}\\)"):
+        files_layout(packed, "shards")

@@ -40,6 +40,7 @@ from edgeseg.evaluation.predictions import iter_predictions
 from edgeseg.io import write_text_atomic
 from edgeseg.metrics import DEFAULT_POLICY, check_policy, dice
 from edgeseg.postprocess import gate_closed, keep_components, label_components
+from edgeseg.train.shard_manifest import files_layout
 
 STEPS = ("presence_gate", "min_area", "largest_component", "fill_holes")
 PRESENCE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -284,6 +285,7 @@ def collect(
             "validation split (retrain with a current edgeseg)"
         )
     folder = Path(data) if data is not None else Path(cfg.data)
+    layout = files_layout(folder, layout or cfg.layout)  # a run trained from packed shards
     hint = (
         "pass --data DIR"
         if data is not None

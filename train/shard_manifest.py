@@ -24,7 +24,7 @@ import numpy as np
 
 from edgeseg.config import ClassSpec
 from edgeseg.datasets import Sample
-from edgeseg.errors import DataError
+from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import labels_to_channels
 
 MANIFEST = "shards.json"
@@ -205,3 +205,16 @@ def channel_table(values: Sequence[int], indexed: bool, classes: Sequence[int]) 
     table = np.zeros((256, len(classes)), dtype=np.uint8)
     table[distinct[0]] = labels_to_channels(distinct, classes, "mask", indexed)[0]
     return table
+
+
+def files_layout(folder: Path, layout: str | None) -> str:
+    """The ``--layout`` for a command that reads frames from files (tuning, evaluation) given a
+    run's recorded layout: a run trained from shards reads its frames from a folder ("auto");
+    a shard folder itself is a one-line ConfigError naming the folder it was packed from."""
+    if is_shard_folder(folder):
+        source = read_index(folder, check_files=False).source
+        raise ConfigError(
+            f"{folder} holds packed shards and this command reads frames from files: pass "
+            f"--data with the folder they were packed from ({source})"
+        )
+    return "auto" if not layout or layout == LAYOUT else layout
