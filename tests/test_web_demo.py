@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgeseg.edge_runtime.batch import static_batch
 from edgeseg.edge_runtime.segmenter import Segmenter
 from edgeseg.web_server import RUNTIME_FILE, WEB_APP_DIR, WebServer
 
@@ -374,6 +375,49 @@ def test_offline_reload_still_segments(browser, out_dir) -> None:
         context.close()
 
 
+@pytest.mark.parametrize("kind", ["f32", "i8"])
+def test_own_model_runs_and_agrees(page, tiny_tflite, tmp_path, kind) -> None:
+    """A model picked on the page (float32 I/O, uint8 I/O) segments as the Python runtime does."""
+    path = tmp_path / f"own_{kind}.tflite"
+    path.write_bytes(static_batch(tiny_tflite[kind].read_bytes()))  # as `edgeseg convert` does
+    page.set_input_files("#model-file", str(path))
+    page.wait_for_function(
+        f"document.getElementById('model-name').textContent.includes('{path.name}')"
+    )
+    try:
+        seg = Segmenter(path)
+        rng = np.random.default_rng(2)
+        for size in ((32, 32), (50, 70)):
+            frame = rng.integers(0, 256, size, dtype=np.uint8)
+            got, want = page_segment(page, frame), seg.segment(frame)
+            np.testing.assert_array_equal(got["mask"], want.mask.ravel())
+    finally:
+        page.evaluate(
+            "async () => window.edgeseg.useModel(new Uint8Array("
+            "await (await fetch('model.tflite')).arrayBuffer()), 'model_int8.tflite')"
+        )
+
+
+def int8_io_model() -> bytes:
+    """A 32x32 int8 model with int8 (not uint8) input and output tensors, with metadata."""
+    import tf_keras
+
+    from edgeseg.config import Preprocessing, RunConfig
+    from edgeseg.convert.calibration import CalibrationSet
+    from edgeseg.convert.tflite import convert_model, metadata_for
+    from edgeseg.convert.variants import get_variant
+    from edgeseg.edge_runtime.metadata import embed_metadata
+    from edgeseg.train.models import build_resunet
+
+    tf_keras.utils.set_random_seed(0)
+    model = build_resunet(input_shape=(32, 32, 1), base_filters=4, depth=2)
+    cfg = RunConfig(preprocessing=Preprocessing(height=32, width=32))
+    frames = np.random.default_rng(0).integers(0, 256, (8, 32, 32), dtype=np.uint8)
+    variant = get_variant("int8")
+    data = convert_model(model, variant, "int8", CalibrationSet(frames, "random frames"))
+    return static_batch(embed_metadata(data, metadata_for(cfg, variant, True)))
+
+
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory, tiny_tflite) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("bad")
@@ -382,6 +426,7 @@ def bad_files(tmp_path_factory, tiny_tflite) -> dict[str, Path]:
         "corrupt.tflite": data[: len(data) // 3],
         "no_metadata_float32.tflite": tiny_tflite["plain_f32"].read_bytes(),
         "dynamic_batch.tflite": data,
+        "int8_io.tflite": int8_io_model(),
         "notes.png": b"this is a text file, not a picture\n",
     }
     for name, content in files.items():
@@ -395,6 +440,7 @@ def bad_files(tmp_path_factory, tiny_tflite) -> dict[str, Path]:
         ("corrupt.tflite", "#model-file", "corrupt"),
         ("no_metadata_float32.tflite", "#model-file", "has no edgeseg metadata"),
         ("dynamic_batch.tflite", "#model-file", "dynamic batch"),
+        ("int8_io.tflite", "#model-file", "int8 input/output tensors"),
         ("notes.png", "#src-images", "is not an image"),
     ],
 )

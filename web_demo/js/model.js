@@ -7,7 +7,9 @@ import * as contract from './contract.js';
 import { ModelFileError, readModel } from './tflite.js';
 
 const WASM_DIR = new URL('../node_modules/@litertjs/core/wasm/', import.meta.url).href;
-const INPUT_TYPES = ['uint8', 'int8', 'float32'];
+// LiteRT.js 2.5.3 tensors are float32, int32 or uint8: an int8 model input or output fails
+// with "Element type INT8 is not supported" (measured), so uint8 (edgeseg's default) or float32 I/O.
+const IO_TYPES = ['uint8', 'float32'];
 let runtime = null;
 
 /** Load the LiteRT.js WASM runtime once (served by this app, never from a CDN). */
@@ -40,8 +42,9 @@ export function inspect(bytes, name) {
   if (input.shape.join() !== want.join()) {
     throw new ModelFileError(`${name} takes input [${input.shape.join(', ')}] but its metadata says [${want.join(', ')}]: re-export the model`);
   }
-  if (!INPUT_TYPES.includes(input.dtype)) {
-    throw new ModelFileError(`${name} has a ${input.dtype} input; the page feeds uint8, int8 or float32`);
+  const io = [input, ...info.outputs].find((t) => !IO_TYPES.includes(t.dtype));
+  if (io) {
+    throw new ModelFileError(`${name} has ${io.dtype} input/output tensors, which LiteRT.js cannot take (it supports uint8 and float32): re-export it with \`edgeseg convert --int8\` (uint8 I/O, the default) or --io float32`);
   }
   const mask = info.outputs.find((t) => t.shape.length === 4);
   const presence = info.outputs.find((t) => t.shape.length === 2) ?? null;
@@ -52,17 +55,10 @@ export function inspect(bytes, name) {
   return { meta, input, mask, presence };
 }
 
-/** The typed array LiteRT.js takes for a tensor of the model's input type. */
+/** The typed array LiteRT.js takes for the model's input (uint8 or float32). */
 function inputArray(table, pixels, dtype) {
-  if (dtype === 'float32') {
-    const out = new Float32Array(pixels.length);
-    for (let i = 0; i < pixels.length; i++) out[i] = table[pixels[i]];
-    return out;
-  }
-  // LiteRT.js tensors take Float32/Int32/Uint8 arrays only: an int8 input gets its two's
-  // complement bytes in a Uint8Array (the same bytes the interpreter reads).
-  const out = new Uint8Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = table[pixels[i]] & 0xff;
+  const out = dtype === 'float32' ? new Float32Array(pixels.length) : new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = table[pixels[i]];
   return out;
 }
 
@@ -104,14 +100,12 @@ export class EdgesegModel {
     const outputs = await this.compiled.run(tensor);
     const invokeMs = performance.now() - t0;
     tensor.delete();
-    const read = (i, spec) => {
+    const read = (i) => {
       if (i < 0) return null;
-      const a = outputs[i].toTypedArray();
-      // int8 outputs arrive as Uint8Array bytes: back to signed values.
-      return spec.dtype === 'int8' ? new Int8Array(a.buffer, a.byteOffset, a.length).slice() : a.slice();
+      return outputs[i].toTypedArray().slice();
     };
-    const maskValues = read(this.maskIndex, this.mask);
-    const presenceValues = this.presence ? read(this.presenceIndex, this.presence) : null;
+    const maskValues = read(this.maskIndex);
+    const presenceValues = this.presence ? read(this.presenceIndex) : null;
     for (const o of outputs) o.delete();
     return { maskValues, presenceValues, invokeMs };
   }
