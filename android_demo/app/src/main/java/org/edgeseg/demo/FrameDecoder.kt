@@ -9,6 +9,7 @@ import androidx.camera.core.ImageProxy
 import androidx.exifinterface.media.ExifInterface
 import java.io.IOException
 import java.io.InputStream
+import java.nio.Buffer
 import org.edgeseg.core.FrameOrientation
 import org.edgeseg.core.FrameReduction
 import org.edgeseg.core.GrayConversion
@@ -70,7 +71,7 @@ object FrameDecoder {
         val pixelStride = plane.pixelStride
         val row = ByteArray(rowStride)
         for (y in 0 until height) {
-            buffer.position(y * rowStride)
+            (buffer as Buffer).position(y * rowStride) // via Buffer: the ByteBuffer override needs API 34
             val n = minOf(rowStride, buffer.remaining())
             buffer.get(row, 0, n)
             for (x in 0 until width) {
