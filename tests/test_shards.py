@@ -262,3 +262,8 @@ def test_commands_reading_files_get_a_folder_layout(packed, synth_dir):
     assert files_layout(synth_dir, None) == "auto"
     with pytest.raises(ConfigError, match=f"packed from \\({synth_dir.resolve()}\\)"):
         files_layout(packed, "shards")
+
+
+def test_commands_reading_files_name_a_shard_folder_for_what_it_is(packed):
+    with pytest.raises(DataError, match="holds packed shards"):
+        discover(packed)

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from edgeseg.config import ClassSpec
-from edgeseg.datasets import Sample
+from edgeseg.datasets import SHARDS_MANIFEST, Sample
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import labels_to_channels
 
-MANIFEST = "shards.json"
+MANIFEST = SHARDS_MANIFEST
 SCHEMA = "edgeseg.shards/1"
 LAYOUT = "shards"  # the layout a run's config.json records for a shard folder
 REPACK = "pack it again with `edgeseg data pack DIR --out SHARDS`"
