@@ -70,10 +70,16 @@ class NewestSlot:
             self._error = error
             self._cond.notify_all()
 
-    def take(self) -> Arrival | None:
+    def take(self, timeout: float | None = None) -> Arrival | None:
+        """The newest frame (waiting for one), or None once closed and empty.
+
+        ``timeout``: TimeoutError when no frame came within that many seconds (a stalled
+        device); None waits as long as it takes.
+        """
         with self._cond:
-            while self._item is None and not self._closed:
-                self._cond.wait()
+            ready = self._cond.wait_for(lambda: self._item is not None or self._closed, timeout)
+            if not ready:
+                raise TimeoutError(f"no frame within {timeout:g} s")
             item, self._item = self._item, None
             if item is None and self._error is not None:
                 raise self._error

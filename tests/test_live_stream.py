@@ -102,6 +102,8 @@ def test_newest_slot_keeps_one_frame_and_counts_the_rest() -> None:
         assert slot.waiting == 1  # never a queue
     assert slot.take() is frames[-1]
     assert (slot.dropped, slot.received, slot.waiting) == (4, 5, 0)
+    with pytest.raises(TimeoutError, match="no frame within 0.01 s"):
+        slot.take(timeout=0.01)  # a stalled source
     slot.close(DataError("gone"))
     with pytest.raises(DataError, match="gone"):
         slot.take()
