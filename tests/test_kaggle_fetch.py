@@ -353,3 +353,30 @@ def test_missing_zip_and_unknown_data_set(tmp_path):
         fetch("kaggle-uns", tmp_path / "o", from_zip=tmp_path / "nope.zip")
     with pytest.raises(ConfigError, match="expected kaggle-uns"):
         fetch("mnist", tmp_path / "o", from_zip=tmp_path / "nope.zip")
+
+
+CREDS_ENV = {"KAGGLE_USERNAME": "someone", "KAGGLE_KEY": "0" * 32}
+
+
+def test_download_resumes_then_unpacks_and_cleans_up(tmp_path, monkeypatch):
+    payload = make_zip(tmp_path / "served.zip").read_bytes()
+    monkeypatch.setattr(kaggle_api, "_quietly_import", lambda: _fake_kaggle(payload, 1000))
+    out, kept = tmp_path / "kaggle", tmp_path / "keep" / "uns.zip"
+    counts = {"expect_frames": 6, "expect_subjects": 3, "env": CREDS_ENV, "home": tmp_path}
+    with pytest.raises(DataError, match="run again to resume"):
+        fetch("kaggle-uns", out, keep_zip=kept, **counts)
+    part = download_folder(out) / "ultrasound-nerve-segmentation.zip.part"
+    assert part.stat().st_size == 1000 and not out.exists()
+    result = fetch("kaggle-uns", out, keep_zip=kept, **counts)
+    assert result.downloaded and (result.frames, result.subjects) == (6, 3)
+    assert kept.read_bytes() == payload and not download_folder(out).exists()
+    assert (out / "3_2_mask.tif").is_file()
+
+
+def test_a_bad_complete_download_is_dropped_to_be_fetched_again(tmp_path, monkeypatch):
+    payload = _other_competition(tmp_path / "served.zip").read_bytes()
+    monkeypatch.setattr(kaggle_api, "_quietly_import", lambda: _fake_kaggle(payload, len(payload)))
+    out = tmp_path / "kaggle"
+    with pytest.raises(DataError, match="is not the ultrasound-nerve-segmentation archive"):
+        fetch("kaggle-uns", out, env=CREDS_ENV, home=tmp_path)
+    assert not out.exists() and not download_folder(out).exists()

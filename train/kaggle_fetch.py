@@ -17,7 +17,6 @@ import hashlib
 import os
 import re
 import shutil
-import sys
 import time
 import zipfile
 import zlib
@@ -28,7 +27,7 @@ from pathlib import Path
 from edgeseg.datasets import DATASET_README, discover
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.io import building_folder, check_not_overlapping, check_output_folder
-from edgeseg.train.kaggle_api import download, find_credentials
+from edgeseg.train.kaggle_api import Credentials, download, find_credentials
 
 TRAIN_MEMBER = re.compile(r"(?:^|/)train/(\d+_\d+(?:_mask)?\.tiff?)$", re.IGNORECASE)
 NESTED_TRAIN = re.compile(r"(?:^|/)train\.zip$", re.IGNORECASE)
@@ -57,9 +56,8 @@ class FetchResult:
     frames: int
     subjects: int
     sha256: str
-    archive: Path
+    archive: Path  # where the archive is now (deleted after a download unless --keep-zip)
     downloaded: bool
-    seconds: float
 
 
 def archive_named(name: str) -> Archive:
@@ -175,6 +173,108 @@ def download_folder(out: Path) -> Path:
     return out.parent / f".{out.name}.kaggle-download"
 
 
+@dataclass(frozen=True)
+class FetchPlan:
+    """A checked request: what to fetch, where to, from where, and the counts to expect."""
+
+    archive: Archive
+    out: Path
+    from_zip: Path | None
+    keep_zip: Path | None
+    frames: int
+    subjects: int
+    creds: Credentials | None  # None with --from-zip
+
+
+def plan_fetch(
+    name: str,
+    out: Path,
+    from_zip: Path | None = None,
+    force: bool = False,
+    keep_zip: Path | None = None,
+    expect_frames: int | None = None,
+    expect_subjects: int | None = None,
+    env: Mapping[str, str] = os.environ,
+    home: Path | None = None,
+) -> FetchPlan:
+    """Every check that needs no network (names, folders, the zip's presence, credentials);
+    nothing is written. ``expect_*`` replace the table's counts (a test archive, a subset
+    made on purpose)."""
+    archive = archive_named(name)
+    out = check_output_folder(Path(out))
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ConfigError(f"--out {out} is not empty: pass --force to replace it")
+    if keep_zip is not None and Path(keep_zip).is_dir():
+        raise ConfigError(f"--keep-zip {keep_zip} is a folder: give a file name")
+    creds = None
+    if from_zip is not None:
+        from_zip = Path(from_zip)
+        if not from_zip.is_file():
+            raise DataError(f"--from-zip {from_zip}: no such file")
+        check_not_overlapping(out, {"--from-zip": from_zip})
+    else:
+        creds = find_credentials(env, home, archive.competition)
+    return FetchPlan(
+        archive,
+        out,
+        from_zip,
+        Path(keep_zip) if keep_zip is not None else None,
+        archive.frames if expect_frames is None else expect_frames,
+        archive.subjects if expect_subjects is None else expect_subjects,
+        creds,
+    )
+
+
+def obtain(plan: FetchPlan, show_progress: bool = False) -> tuple[Path, bool]:
+    """The archive to unpack and whether it was downloaded: ``--from-zip`` as it is, else a
+    download into :func:`download_folder` (resumed from its ``.part`` file; a complete one
+    left by an earlier run is used as it is)."""
+    if plan.from_zip is not None:
+        return plan.from_zip, False
+    staging = download_folder(plan.out)
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / f"{plan.archive.competition}.zip"
+    if not path.is_file():
+        part = path.with_name(path.name + ".part")
+        try:
+            download(plan.archive.competition, part, plan.creds, quiet=not show_progress)
+        finally:
+            if not any(staging.iterdir()):  # nothing to resume: leave no empty folder
+                staging.rmdir()
+    return path, True
+
+
+def install(
+    plan: FetchPlan,
+    path: Path,
+    downloaded: bool,
+    progress: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
+) -> FetchResult:
+    """Check the archive, unpack its training frames into a building folder, check the counts,
+    swap it in for ``plan.out``; then drop (or keep, ``--keep-zip``) a downloaded archive."""
+    try:
+        sha256 = _sha256(path)
+        with building_folder(plan.out) as tmp:
+            scratch = tmp / ".scratch"
+            scratch.mkdir()
+            _unpack(path, tmp, plan.archive, scratch, progress, total)
+            scratch.rmdir()
+            found, got = check_counts(tmp, path, plan.frames, plan.subjects)
+            (tmp / DATASET_README).write_text(_readme(plan.archive, sha256, found, got))
+    except DataError:
+        if downloaded:  # a complete but bad download: fetched anew next time
+            shutil.rmtree(download_folder(plan.out), ignore_errors=True)
+        raise
+    kept = path
+    if downloaded:
+        if plan.keep_zip is not None:
+            plan.keep_zip.parent.mkdir(parents=True, exist_ok=True)
+            kept = Path(shutil.move(str(path), str(plan.keep_zip)))
+        shutil.rmtree(download_folder(plan.out), ignore_errors=True)
+    return FetchResult(plan.out, found, got, sha256, kept, downloaded)
+
+
 def fetch(
     name: str,
     out: Path,
@@ -188,56 +288,8 @@ def fetch(
     env: Mapping[str, str] = os.environ,
     home: Path | None = None,
 ) -> FetchResult:
-    """Download (or take ``from_zip``) the data set ``name``, check it and unpack it into ``out``.
-
-    ``expect_frames``/``expect_subjects`` replace the table's counts (a test archive, a
-    subset a user made on purpose). A download is resumed from its ``.part`` file.
-    """
-    start = time.time()
-    archive = archive_named(name)
-    frames = archive.frames if expect_frames is None else expect_frames
-    subjects = archive.subjects if expect_subjects is None else expect_subjects
-    out = check_output_folder(Path(out))
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise ConfigError(f"--out {out} is not empty: pass --force to replace it")
-    if keep_zip is not None and Path(keep_zip).is_dir():
-        raise ConfigError(f"--keep-zip {keep_zip} is a folder: give a file name")
-    staging = download_folder(out)
-    if from_zip is not None:
-        from_zip = Path(from_zip)
-        if not from_zip.is_file():
-            raise DataError(f"--from-zip {from_zip}: no such file")
-        check_not_overlapping(out, {"--from-zip": from_zip})
-        path, downloaded = from_zip, False
-    else:
-        creds = find_credentials(env, home, archive.competition)
-        staging.mkdir(parents=True, exist_ok=True)
-        path = staging / f"{archive.competition}.zip"
-        if not path.is_file():  # a complete download from an earlier run is used as it is
-            quiet = not sys.stderr.isatty()
-            try:
-                download(archive.competition, path.with_name(path.name + ".part"), creds, quiet)
-            finally:
-                if not any(staging.iterdir()):  # nothing to resume: leave no empty folder
-                    staging.rmdir()
-        downloaded = True
-    try:
-        sha256 = _sha256(path)
-        with building_folder(out) as tmp:
-            scratch = tmp / ".scratch"
-            scratch.mkdir()
-            _unpack(path, tmp, archive, scratch, progress, total)
-            scratch.rmdir()
-            found, got = check_counts(tmp, path, frames, subjects)
-            (tmp / DATASET_README).write_text(_readme(archive, sha256, found, got))
-    except DataError:
-        if downloaded:  # a complete but bad download: fetched anew next time
-            path.unlink(missing_ok=True)
-        raise
-    if downloaded:
-        if keep_zip is not None:
-            Path(keep_zip).parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(path), str(keep_zip))
-        shutil.rmtree(staging, ignore_errors=True)
-    return FetchResult(out, found, got, sha256, Path(keep_zip or path), downloaded,
-                       time.time() - start)  # fmt: skip
+    """``edgeseg data fetch``: :func:`plan_fetch`, :func:`obtain`, :func:`install`."""
+    plan = plan_fetch(name, out, from_zip, force, keep_zip, expect_frames, expect_subjects, env,
+                      home)  # fmt: skip
+    path, downloaded = obtain(plan)
+    return install(plan, path, downloaded, progress, total)

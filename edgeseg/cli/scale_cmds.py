@@ -49,21 +49,26 @@ def data_fetch(
     Example: edgeseg data fetch kaggle-uns --out data/kaggle-uns
     Offline: edgeseg data fetch kaggle-uns --from-zip ultrasound-nerve-segmentation.zip --out DIR
     """
+    import sys
+    import time
+
     from edgeseg.progress import progress_bar
-    from edgeseg.train.kaggle_fetch import fetch
+    from edgeseg.train.kaggle_fetch import install, obtain, plan_fetch
 
     check_out_folder(out)
+    start = time.time()
+    plan = plan_fetch(
+        name, out, from_zip=from_zip, force=force, keep_zip=keep_zip,
+        expect_frames=expect_frames, expect_subjects=expect_subjects,
+    )  # fmt: skip
+    path, downloaded = obtain(plan, show_progress=sys.stderr.isatty())  # kaggle's own bar
     with progress_bar("unpacking") as bar:
-        result = fetch(
-            name, out, from_zip=from_zip, force=force, keep_zip=keep_zip,
-            expect_frames=expect_frames, expect_subjects=expect_subjects,
-            progress=bar.advance, total=bar.total,
-        )  # fmt: skip
+        result = install(plan, path, downloaded, bar.advance, bar.total)
     source = "downloaded" if result.downloaded else f"from {from_zip}"
     say(
         f"unpacked {result.frames:,} training frames with masks of {result.subjects} subjects "
-        f"({source}, sha256 {result.sha256[:12]}...) into {result.out} in {result.seconds:.0f}s; "
-        f"next: edgeseg data check {result.out}"
+        f"({source}, sha256 {result.sha256[:12]}...) into {result.out} in "
+        f"{time.time() - start:.0f}s; next: edgeseg data check {result.out}"
     )
 
 
