@@ -259,8 +259,15 @@ def test_from_zip_unpacks_the_kaggle_layout_that_data_check_accepts(tmp_path):
     assert "layout: kaggle" in check.stdout and "frames: 6 in 3 subject(s)" in check.stdout
 
 
-def test_nested_train_zip_is_unpacked_too(tmp_path):
+@pytest.mark.parametrize("flat", [False, True], ids=["train-folder", "flat"])
+def test_nested_train_zip_is_unpacked_too(tmp_path, flat):
     inner = make_zip(tmp_path / "train.zip")
+    if flat:  # the frames at the top of train.zip, without a train/ folder
+        with zipfile.ZipFile(inner) as zf:
+            items = [(i.filename, zf.read(i)) for i in zf.infolist()]
+        with zipfile.ZipFile(inner, "w") as zf:
+            for name, data in items:
+                zf.writestr(name.removeprefix("train/"), data)
     outer = tmp_path / "outer.zip"
     with zipfile.ZipFile(outer, "w") as zf:
         zf.write(inner, "train.zip")

@@ -31,6 +31,8 @@ from edgeseg.train.kaggle_api import Credentials, download, find_credentials
 
 TRAIN_MEMBER = re.compile(r"(?:^|/)train/(\d+_\d+(?:_mask)?\.tiff?)$", re.IGNORECASE)
 NESTED_TRAIN = re.compile(r"(?:^|/)train\.zip$", re.IGNORECASE)
+# Inside a nested train.zip (the competition's original packaging) the folder may be absent.
+NESTED_MEMBER = re.compile(r"(?:^|/)(\d+_\d+(?:_mask)?\.tiff?)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,13 @@ def _sha256(path: Path, chunk: int = 1 << 20) -> str:
 def _extract(
     zf: zipfile.ZipFile,
     members: list[zipfile.ZipInfo],
+    pattern: re.Pattern[str],
     dest: Path,
     progress: Callable[[int], None] | None,
 ) -> None:
     """Write each member flat into ``dest`` under its base name; CRC-32 checked on read."""
     for info in members:
-        name = TRAIN_MEMBER.search(info.filename).group(1)
+        name = pattern.search(info.filename).group(1)
         with zf.open(info) as src, open(dest / name, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         if progress:
@@ -112,25 +115,28 @@ def _unpack(
     scratch: Path,
     progress: Callable[[int], None] | None,
     total: Callable[[int], None] | None,
+    pattern: re.Pattern[str] = TRAIN_MEMBER,
 ) -> None:
     """Unpack the training frames of ``path`` (or of a ``train.zip`` inside it) into ``dest``."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-            members = [i for i in infos if TRAIN_MEMBER.search(i.filename)]
-            if not members:
+            members = [i for i in infos if pattern.search(i.filename)]
+            if not members and pattern is TRAIN_MEMBER:
                 nested = [i for i in infos if NESTED_TRAIN.search(i.filename)]
                 if not nested:
                     raise _not_this(path, archive, [i.filename for i in infos])
                 inner = scratch / "train.zip"
                 with zf.open(nested[0]) as src, open(inner, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
-                _unpack(inner, dest, archive, scratch, progress, total)
+                _unpack(inner, dest, archive, scratch, progress, total, NESTED_MEMBER)
                 inner.unlink()
                 return
+            if not members:
+                raise _not_this(path, archive, [i.filename for i in infos])
             if total:
                 total(len(members))
-            _extract(zf, members, dest, progress)
+            _extract(zf, members, pattern, dest, progress)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
         raise _broken(path, exc) from exc
 
