@@ -111,6 +111,17 @@ if [ "$rc" -ne 0 ]; then
     echo "check-kotlin: FAILED: ${#app_kt[@]} .kt files with kotlinc $version (exit $rc, ${secs} s)" >&2
     exit 1
 fi
-classes=$(find "$app_out" -name '*.class' | wc -l)
+# 6. minSdk guard: java.nio's covariant overrides (ByteBuffer.position(int) returning ByteBuffer,
+#    flip, clear, rewind, ...) exist on Android only from API 34; minSdk is 24. Call them via
+#    Buffer, as `(buffer as Buffer).clear()`.
+mapfile -t app_classes < <(find "$app_out" -name '*.class')
+covariant="$(javap -c -p "${app_classes[@]}" | grep -E \
+    'Method java/nio/[A-Z][a-z]+Buffer\.(position|limit|flip|clear|rewind|mark|reset):\(I?\)Ljava/nio/[A-Z][a-z]+Buffer;' || true)"
+if [ -n "$covariant" ]; then
+    echo "$covariant" >&2
+    echo "check-kotlin: FAILED: the app calls java.nio Buffer methods that Android lacks below API 34: cast to java.nio.Buffer" >&2
+    exit 1
+fi
+classes=${#app_classes[@]}
 echo "check-kotlin: ${#app_kt[@]} .kt files compiled with kotlinc $version against the core," \
     "kotlinx-coroutines $coroutines_version and stubs: $classes classes, ${secs} s"
