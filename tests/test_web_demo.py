@@ -327,7 +327,7 @@ def test_threshold_slider_reruns_postprocessing_only(page) -> None:
     page.fill("#threshold", "0.5")
 
 
-def test_live_camera_segments_and_agrees(browser, server, python_seg, out_dir) -> None:
+def test_live_camera_segments_and_agrees(browser, server, python_seg, out_dir, camera_file) -> None:
     context, page = open_app(browser, server.url, source="camera")
     try:
         page.wait_for_function("window.edgeseg.state.frames >= 8", timeout=TIMEOUT_MS)
@@ -342,14 +342,40 @@ def test_live_camera_segments_and_agrees(browser, server, python_seg, out_dir) -
     finally:
         context.close()
     assert len(recent) == 3
-    nonempty = 0
+    nonempty, decode_diffs = 0, []
     for f in recent:
         assert (f["w"], f["h"]) == (320, 240)  # the fake camera streams the .y4m's size
         gray = unb64(f["gray"]).reshape(f["h"], f["w"])
         want = python_seg.segment(gray).mask.ravel()
         np.testing.assert_array_equal(unb64(f["mask"]), want)
         nonempty += int(want.sum() > 0)
+        # How far the browser's decoding (studio-range YUV -> RGB -> luma) moved the pixels:
+        # against the cine frame it shows (the closest one).
+        diffs = np.abs(camera_file[1].astype(np.int16) - gray.astype(np.int16))
+        decode_diffs.append(int(diffs.reshape(len(diffs), -1).max(axis=1).min()))
     assert nonempty >= 1
+    (out_dir / "web_camera_decode.json").write_text(json.dumps({"max_abs_diff": decode_diffs}))
+    print(f"\ncamera frames in the page vs the cine's pixels: max |diff| {decode_diffs} levels")
+    assert max(decode_diffs) <= 2  # the page sees the camera's frames, not something else
+
+
+def test_video_file_segments_and_agrees(page, camera_file, python_seg, tmp_path) -> None:
+    from edgeseg.train.cine_writers import write_mp4
+
+    video = write_mp4(camera_file[1], tmp_path / "phantom.mp4", 15.0)
+    frames = page.evaluate("window.edgeseg.state.frames")
+    page.set_input_files("#src-video", str(video))
+    try:
+        page.wait_for_function(f"window.edgeseg.state.frames >= {frames + 5}")
+        assert page.locator("#message").is_hidden(), page.inner_text("#message")
+        last = page.evaluate(
+            "(({width: w, height: h, gray, mask}) => ({w, h, gray: window.edgeseg.toBase64(gray),"
+            " mask: window.edgeseg.toBase64(mask)}))(window.edgeseg.state.recent.at(-1))"
+        )
+    finally:
+        page.evaluate("window.edgeseg.stopSource()")
+    gray = unb64(last["gray"]).reshape(last["h"], last["w"])
+    np.testing.assert_array_equal(unb64(last["mask"]), python_seg.segment(gray).mask.ravel())
 
 
 def test_offline_reload_still_segments(browser, out_dir) -> None:
