@@ -267,3 +267,12 @@ def test_commands_reading_files_get_a_folder_layout(packed, synth_dir):
 def test_commands_reading_files_name_a_shard_folder_for_what_it_is(packed):
     with pytest.raises(DataError, match="holds packed shards"):
         discover(packed)
+
+
+def test_a_run_whose_shards_are_gone_names_its_config(packed, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(packed, moved)
+    cfg, *_ = _split(moved, size=64)
+    shutil.rmtree(moved)
+    with pytest.raises(DataError, match=r"shard folder .*moved does not exist: it is the \"data\""):
+        load_split(cfg, resplit=False, run_dir=tmp_path / "run")

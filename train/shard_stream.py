@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from edgeseg.config import ClassSpec, Preprocessing, RunConfig
 from edgeseg.contract import float_input
-from edgeseg.datasets import Sample
+from edgeseg.datasets import Sample, require_folder
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.imaging import resize_mask
 from edgeseg.preprocess import preprocess
@@ -170,9 +171,11 @@ class ShardPart:
         return images, masks
 
 
-def open_shards(cfg: RunConfig) -> tuple[list[Sample], str]:
+def open_shards(cfg: RunConfig, hint: str = "pass --data SHARDS") -> tuple[list[Sample], str]:
     """The frames of the shard folder ``cfg.data`` as samples for the subject-wise split, and
-    the layout to record; one-line errors for settings the pack fixed already."""
+    the layout to record; one-line errors for settings the pack fixed already, and for a
+    missing folder (ending in ``hint``)."""
+    require_folder(Path(cfg.data), "shard folder", hint)
     if cfg.val_data:
         raise ConfigError(
             f"--val-data with the shard folder {cfg.data}: the split is by subject inside the "
