@@ -236,15 +236,16 @@ function wire() {
 async function start() {
   wire();
   await registerServiceWorker();
+  const params = new URLSearchParams(location.search);
   try {
-    await loadRuntime();
+    await loadRuntime(params.get('threads') === '1');
   } catch (err) {
     showMessage(`LiteRT.js could not start in this browser: ${errorText(err)}`);
     return false;
   }
   const ok = await loadServedModel();
   requestAnimationFrame(loop);
-  const autostart = new URLSearchParams(location.search).get('source');
+  const autostart = params.get('source');
   if (ok && autostart === 'camera') await startSource(() => openCamera($('video')));
   else if (ok && autostart !== 'none') await startSource(() => openClip());
   return ok;

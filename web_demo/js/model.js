@@ -12,9 +12,12 @@ const WASM_DIR = new URL('../node_modules/@litertjs/core/wasm/', import.meta.url
 const IO_TYPES = ['uint8', 'float32'];
 let runtime = null;
 
-/** Load the LiteRT.js WASM runtime once (served by this app, never from a CDN). */
-export function loadRuntime() {
-  if (!runtime) runtime = loadLiteRt(WASM_DIR);
+/**
+ * Load the LiteRT.js WASM runtime once (served by this app, never from a CDN). `threads`: the
+ * multi-threaded build (needs a cross-origin isolated page: `edgeseg web` sends COOP/COEP).
+ */
+export function loadRuntime(threads = false) {
+  if (!runtime) runtime = loadLiteRt(WASM_DIR, { threads: threads && self.crossOriginIsolated });
   return runtime;
 }
 
