@@ -195,6 +195,8 @@ def test_damaged_shards_and_settings_the_pack_fixed(packed, tmp_path):
     shard.write_bytes(bytes(data))
     with pytest.raises(DataError, match="SHA-256 differs"):
         verify(read_index(copy))
+    with pytest.raises(DataError, match="SHA-256 differs"):
+        _split(copy, size=64)  # before any training
     shard.write_bytes(bytes(data[:-10]))
     with pytest.raises(DataError, match="truncated or replaced"):
         read_index(copy)

@@ -35,6 +35,7 @@ from edgeseg.train.shard_manifest import (
     channel_table,
     check_classes,
     read_index,
+    verify,
 )
 
 SHUFFLE_BUFFER = 8192  # serialized records (~100-200 KB each at 580x420): about 1-1.5 GB at most
@@ -187,6 +188,7 @@ def open_shards(cfg: RunConfig, hint: str = "pass --data SHARDS") -> tuple[list[
             "when it was packed; pass them to `edgeseg data pack` instead"
         )
     index = read_index(cfg.data)
+    verify(index)  # every SHA-256 (~2 s per GB): a damaged shard fails here, not mid-epoch
     if index.size and index.size != cfg.preprocessing.size:
         h, w = index.size
         raise ConfigError(
