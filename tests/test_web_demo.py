@@ -482,3 +482,30 @@ def test_bad_file_is_one_clear_message(page, bad_files, out_dir, name, field, ex
     # The model that was running still runs.
     assert "model_int8.tflite" in page.inner_text("#model-name")
     assert page_segment(page, np.full((64, 64), 90, np.uint8))["maskValues"].size == 128 * 128
+
+
+def test_outline_and_opacity_display_modes(page) -> None:
+    """Outline paints only the mask's border in full colour; opacity 0 leaves the frame gray."""
+    got = page.evaluate(
+        """() => {
+            const c = window.edgeseg.contract, n = 6;
+            const gray = new Uint8Array(n * n).fill(100);
+            const mask = new Uint8Array(n * n).map((_, i) => {
+                const x = i % n, y = Math.floor(i / n);
+                return x >= 1 && x <= 4 && y >= 1 && y <= 4 ? 1 : 0;
+            });
+            const cls = [{name: 'nerve', color: [255, 220, 0]}];
+            const rgb = (a) => Array.from(a).filter((_, i) => i % 4 !== 3);
+            return {outline: rgb(c.overlayRgba(gray, mask, n, n, cls, 115, true)),
+                    clear: rgb(c.overlayRgba(gray, mask, n, n, cls, 0, false)),
+                    mask: Array.from(mask)};
+        }"""
+    )
+    outline = np.asarray(got["outline"]).reshape(6, 6, 3)
+    mask = np.asarray(got["mask"]).reshape(6, 6).astype(bool)
+    interior = np.zeros((6, 6), bool)
+    interior[2:4, 2:4] = True
+    border = mask & ~interior
+    assert (outline[border] == [255, 220, 0]).all()
+    assert (outline[~border] == 100).all()
+    assert (np.asarray(got["clear"]) == 100).all()
