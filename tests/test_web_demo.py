@@ -509,3 +509,38 @@ def test_outline_and_opacity_display_modes(page) -> None:
     assert (outline[border] == [255, 220, 0]).all()
     assert (outline[~border] == 100).all()
     assert (np.asarray(got["clear"]) == 100).all()
+
+
+def test_images_and_clip_decode_exactly(page, python_seg, tmp_path) -> None:
+    """PNG files and the bundled clip reach the page's contract with Python's exact pixels."""
+    from importlib import util
+
+    from PIL import Image
+
+    spec = util.spec_from_file_location("make_clip", WEB_APP_DIR / "tools/make_clip.py")
+    make_clip = util.module_from_spec(spec)
+    spec.loader.exec_module(make_clip)
+    frames = make_clip.clip_frames()
+    paths = []
+    for k in (0, 17):
+        paths.append(tmp_path / f"frame_{k}.png")
+        Image.fromarray(frames[k]).save(paths[-1])
+    page.set_input_files("#src-images", [str(p) for p in paths])
+    page.wait_for_function("window.edgeseg.state.last && window.edgeseg.state.last.name")
+    last = page.evaluate(
+        "(({gray, mask, name}) => ({name, gray: window.edgeseg.toBase64(gray),"
+        " mask: window.edgeseg.toBase64(mask)}))(window.edgeseg.state.last)"
+    )
+    assert last["name"] == "frame_0.png"
+    np.testing.assert_array_equal(unb64(last["gray"]), frames[0].ravel())
+    np.testing.assert_array_equal(unb64(last["mask"]), python_seg.segment(frames[0]).mask.ravel())
+    clip = page.evaluate(
+        """async () => {
+            const {openClip} = await import('./js/sources.js');
+            const clip = await openClip();
+            return clip.frames.map((f) => window.edgeseg.toBase64(f.gray));
+        }"""
+    )
+    assert len(clip) == len(frames)
+    for got, want in zip(clip, frames, strict=True):
+        np.testing.assert_array_equal(unb64(got), want.ravel())
