@@ -387,3 +387,17 @@ def test_a_bad_complete_download_is_dropped_to_be_fetched_again(tmp_path, monkey
     with pytest.raises(DataError, match="is not the ultrasound-nerve-segmentation archive"):
         fetch("kaggle-uns", out, env=CREDS_ENV, home=tmp_path)
     assert not out.exists() and not download_folder(out).exists()
+
+
+def test_a_kaggle_older_than_its_sdk_client_is_one_line(monkeypatch):
+    from edgeseg import extras
+    from edgeseg.errors import DependencyError
+
+    class OldApi:  # kaggle 1.6's shape: no SDK client, download_file without http_client
+        def download_file(self, response, outfile, quiet=True, resume=False):
+            pass
+
+    old = types.SimpleNamespace(KaggleApi=OldApi)
+    monkeypatch.setattr(extras, "require", lambda module, purpose: old)
+    with pytest.raises(DependencyError, match=r"too old: downloading needs kaggle 1\.7\.4"):
+        kaggle_api._quietly_import()

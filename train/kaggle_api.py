@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeseg.errors import ConfigError, DataError
+from edgeseg.errors import ConfigError, DataError, DependencyError
 
 SETTINGS_URL = "https://www.kaggle.com/settings"  # "API" section: create a token / kaggle.json
 FROM_ZIP = "or download {competition}.zip in a browser and pass --from-zip FILE"
@@ -98,16 +98,39 @@ def find_credentials(
     )
 
 
+MIN_KAGGLE = "1.7.4"  # the kagglesdk-based client: build_kaggle_client, download_file(http_client)
+
+
 def _quietly_import():
-    """``kaggle.api.kaggle_api_extended`` with its import-time authentication muted."""
+    """``kaggle.api.kaggle_api_extended`` with its import-time authentication muted; a
+    DependencyError when the installed ``kaggle`` predates the client used here."""
+    import inspect
+    from importlib.metadata import PackageNotFoundError, version
+
     from edgeseg.extras import require
 
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            return require("kaggle.api.kaggle_api_extended", "downloading from Kaggle")
+            module = require("kaggle.api.kaggle_api_extended", "downloading from Kaggle")
     except SystemExit as exc:  # an older kaggle exits on import without credentials
         raise ConfigError(f"the kaggle package refused the credentials: {_last(sink)}") from exc
+    api = getattr(module, "KaggleApi", None)
+    fits = (
+        hasattr(module, "ApiDownloadDataFilesRequest")
+        and hasattr(api, "build_kaggle_client")
+        and "http_client" in inspect.signature(api.download_file).parameters
+    )
+    if not fits:
+        try:
+            installed = version("kaggle")
+        except PackageNotFoundError:
+            installed = "unknown"
+        raise DependencyError(
+            f"kaggle {installed} is too old: downloading needs kaggle {MIN_KAGGLE} or newer; "
+            'pip install -U "edgeseg[kaggle]"'
+        )
+    return module
 
 
 def _last(sink: io.StringIO) -> str:
