@@ -8,7 +8,8 @@ H.264 MP4 and a JPEG Baseline multi-frame DICOM into a temporary folder, then:
 
 - **parity without labels, TF-free**: ``RUN/export/model_int8.tflite`` vs
   ``RUN/export/model_float32.tflite`` on the MP4 (``edgeseg parity --float F32 --tflite I8
-  --source clip.mp4``, in-process);
+  --source clip.mp4``, in-process), and ``model_int8_ptq.tflite`` (post-training int8 of the
+  float model, when there) vs the same float file;
 - **parity without labels, host side** (when TensorFlow and ``RUN/qat`` are there): the int8
   file vs the run's QAT Keras model (reference) and float Keras model (baseline), as
   ``edgeseg parity --float RUN --tflite I8 --source clip.mp4``;
@@ -136,6 +137,19 @@ def main() -> None:
         )
         rows.append(_parity_row("float .tflite reference", report, time.perf_counter() - started))
         print(report["line"])
+        ptq = args.run / "export" / "model_int8_ptq.tflite"
+        if ptq.is_file():  # post-training int8 of the float model: the float .tflite is its source
+            started = time.perf_counter()
+            report = run_live_parity(
+                clip,
+                tflite_model(ptq, INT8),
+                [tflite_model(f32, FLOAT_TFLITE)],
+                work / "ptq",
+                block=args.block,
+            )
+            seconds = time.perf_counter() - started
+            rows.append(_parity_row("float .tflite, post-training int8", report, seconds))
+            print(report["line"])
 
         qat = args.run / "qat" / "model_best.h5"
         try:

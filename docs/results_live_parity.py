@@ -29,16 +29,17 @@ def _agreement_rows(rows: list[dict]) -> list[list[str]]:
 
 
 def _stability_rows(rows: list[dict]) -> list[list[str]]:
-    out, seen = [], set()
+    out, seen = [], {}
     for row in rows:
         for model, s in as_dict(row.get("stability")).items():
-            if model in seen:
-                continue
-            seen.add(model)
             s = as_dict(s)
+            if seen.get(model) == s:
+                continue  # the same model in another case
+            label = model if model not in seen else f"{model} ({text(row.get('case'))})"
+            seen.setdefault(model, s)
             out.append(
                 [
-                    text(model),
+                    text(label),
                     fmt(s.get("dice_mean")),
                     fmt(s.get("dice_p5")),
                     fmt(s.get("dice_min")),
@@ -64,9 +65,11 @@ def render_live_parity() -> list[str]:
         f"{text(data.get('frames'))} frames at {'x'.join(str(v) for v in reversed(size))} and "
         f"{fmt(data.get('fps'), 0)} FPS (H.264 MP4; the nerve is in view on "
         f"{text(data.get('nerve_visible_frames'))} frames), without its masks: the int8 file "
-        f"`{text(data.get('model'))}` against the run's float `.tflite` (TF-free) and against "
-        "its Keras models (the QAT model it was converted from is the reference; the float model "
-        "a baseline, reported, not checked). Checks: agreement (mean mask Dice >= 0.98) and "
+        f"`{text(data.get('model'))}` against the run's float `.tflite` (TF-free; that file is "
+        "the float model before QAT, so the post-training int8 file converted from it, "
+        "`model_int8_ptq.tflite`, is compared with it too) and against the run's Keras models "
+        "(the QAT model the int8 file was converted from is the reference; the float model a "
+        "baseline, reported, not checked). Checks: agreement (mean mask Dice >= 0.98) and "
         "presence flips (<= 3% of frames, exact upper bound shown); Dice vs ground truth is not "
         f"computed without labels. Intervals resample blocks of {text(res.get('block'))} "
         f"consecutive frames ({text(res.get('blocks'))} blocks). ms/frame: wall time of the "
