@@ -78,6 +78,23 @@ def native_times(path: Path, runs: int, warmup: int) -> list[float]:
     return out
 
 
+def cpu_info() -> dict[str, object]:
+    """The CPU's model name and whether it has the wide int8 instructions native XNNPACK uses."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {"model": platform.processor() or "unknown"}
+    fields = dict(
+        line.split(":", 1) for line in text.splitlines() if ":" in line and line.count(":") == 1
+    )
+    flags = set(fields.get("flags\t\t", fields.get("flags", "")).split())
+    return {
+        "model": fields.get("model name\t", "unknown").strip(),
+        "avx512_vnni": "avx512_vnni" in flags,
+        "avx2": "avx2" in flags,
+    }
+
+
 def chromium_version() -> str:
     try:
         return subprocess.run(
@@ -173,7 +190,7 @@ def main() -> int:
         "ratio_web_over_native_min": w["ms_min"] / n["ms_min"],
         "goal_ratio": GOAL_RATIO,
         "meets_goal": ratio <= GOAL_RATIO,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "cpu": cpu_info()},
         "loadavg_before": list(load_before),
         "loadavg_after": list(os.getloadavg()),
     }

@@ -32,6 +32,7 @@ def render_web() -> list[str]:
     before = ", ".join(fmt(v, 1) for v in as_list(data.get("loadavg_before")))
     after = ", ".join(fmt(v, 1) for v in as_list(data.get("loadavg_after")))
     cpus = text(as_dict(data.get("machine")).get("cpus"))
+    cpu = as_dict(as_dict(data.get("machine")).get("cpu"))
     min_ratio = data.get("ratio_web_over_native_min")
     lines = [
         f"`{text(data.get('model'))}` ({text(data.get('input'))}, {text(data.get('threads'))} "
@@ -53,6 +54,12 @@ def render_web() -> list[str]:
         f" / after (1, 5, 15 min): {before} / {after} on {cpus} CPUs: the ratio depends on how "
         "busy the machine is (the browser's processes share it with the page's WASM thread); "
         "rerun on an idle machine for the figure a tablet user would see.",
+        "",
+        f"CPU: {text(cpu.get('model'))} (AVX-512 VNNI: {text(cpu.get('avx512_vnni'))}). Native "
+        "XNNPACK may use such 512-bit int8 dot-product instructions, while WebAssembly SIMD is "
+        "128 bits wide, so a server CPU like this one is expected to widen the gap compared with "
+        "a tablet's ARM CPU, where both sides have 128-bit NEON (an expectation, not measured "
+        "here: no tablet was available).",
         "",
         "Masks: the browser tests (`tests/test_web_demo.py`) compare the page with the Python "
         "runtime on the golden frames shared with the Java core and 48 phantom clip frames: "
