@@ -399,5 +399,7 @@ def test_a_kaggle_older_than_its_sdk_client_is_one_line(monkeypatch):
 
     old = types.SimpleNamespace(KaggleApi=OldApi)
     monkeypatch.setattr(extras, "require", lambda module, purpose: old)
-    with pytest.raises(DependencyError, match=r"too old: downloading needs kaggle 1\.7\.4"):
+    with pytest.raises(
+        DependencyError, match=r"lacks the SDK client downloading uses .*pip install -U kaggle"
+    ):
         kaggle_api._quietly_import()

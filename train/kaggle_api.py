@@ -127,8 +127,8 @@ def _quietly_import():
         except PackageNotFoundError:
             installed = "unknown"
         raise DependencyError(
-            f"kaggle {installed} is too old: downloading needs kaggle {MIN_KAGGLE} or newer; "
-            'pip install -U "edgeseg[kaggle]"'
+            f"kaggle {installed} lacks the SDK client downloading uses (build_kaggle_client, "
+            f"download_file with http_client; kaggle {MIN_KAGGLE}+): pip install -U kaggle"
         )
     return module
 
