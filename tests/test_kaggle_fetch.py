@@ -7,6 +7,7 @@ frames, 47 subjects) are the table's default, replaced with ``expect_*`` for the
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import subprocess
@@ -153,7 +154,7 @@ class _Response:
     ],
 )
 def test_kaggle_refusals_are_one_line_each(status, kind, pattern):
-    import requests
+    requests = pytest.importorskip("requests")
 
     exc = requests.exceptions.HTTPError("refused", response=_Response(status))
     mapped = network_error(
@@ -179,6 +180,9 @@ def test_cli_without_credentials_is_one_line_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("kaggle") is None, reason="the kaggle extra is not installed"
+)
 def test_cli_offline_is_one_line_and_leaves_nothing(tmp_path):
     """Credentials present, network unreachable (a proxy on a closed local port)."""
     env = _cli_env(tmp_path, KAGGLE_USERNAME="someone", KAGGLE_KEY="0" * 32,
