@@ -195,3 +195,27 @@ def test_stream_writes_the_seg_only_for_a_dicom_source(
     assert bad.exit_code == 2
     assert "--dicom-seg needs a DICOM source" in bad.output
     assert not (tmp_path / "x.dcm").exists() and not (tmp_path / "out2").exists()
+
+
+@pytest.mark.parametrize(
+    "syntax, photometric", [("uncompressed", "RGB"), ("jpeg", "YBR_FULL_422"), ("rle", "YBR_FULL")]
+)
+def test_colour_and_16_bit_sources(tmp_path: Path, syntax: str, photometric: str) -> None:
+    colour = np.random.default_rng(0).integers(0, 256, (3, 24, 32, 3), dtype=np.uint8)
+    sources = [
+        write_dicom(colour, tmp_path / "rgb.dcm", 25.0, syntax=syntax, photometric=photometric),
+        write_dicom(
+            np.random.default_rng(0).integers(0, 65536, (3, 24, 32), dtype=np.uint16),
+            tmp_path / "gray16.dcm",
+            25.0,
+        ),
+    ]
+    masks = _masks(3)[..., :1]
+    for src_path in sources:
+        writer = DicomSegWriter(src_path, tmp_path / f"{src_path.stem}_seg.dcm", CLASSES[:1])
+        for i in range(3):
+            writer.add(i, masks[i])
+        back = hd.seg.segread(writer.write())
+        uid = pydicom.dcmread(src_path, stop_before_pixels=True).SOPInstanceUID
+        got = back.get_pixels_by_source_frame(uid, source_frame_numbers=[1, 2, 3])
+        np.testing.assert_array_equal(got, masks)
