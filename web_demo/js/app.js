@@ -117,12 +117,20 @@ function stopSource() {
   state.source?.stop();
   state.source = null;
   $('next-image').hidden = true;
+  $('source-name').textContent = '';
+}
+
+function sourceLabel(source) {
+  if (source.kind === 'clip') return `phantom clip: ${source.info.source}`;
+  if (source.kind === 'camera') return 'camera';
+  return `video: ${source.name ?? ''}`;
 }
 
 async function startSource(open) {
   stopSource();
   try {
     state.source = await open();
+    $('source-name').textContent = sourceLabel(state.source);
     showMessage('');
   } catch (err) {
     state.source = null;
@@ -140,6 +148,7 @@ async function showImages(files) {
   }
   state.imageIndex = 0;
   showMessage('');
+  $('source-name').textContent = `image: ${state.images[0].name} (1 of ${state.images.length})`;
   $('next-image').hidden = state.images.length < 2;
   await segmentFrame(state.images[0]);
 }
@@ -214,6 +223,8 @@ function wire() {
   $('src-images').onchange = (e) => e.target.files.length && showImages([...e.target.files]);
   $('next-image').onclick = () => {
     state.imageIndex = (state.imageIndex + 1) % state.images.length;
+    const image = state.images[state.imageIndex];
+    $('source-name').textContent = `image: ${image.name} (${state.imageIndex + 1} of ${state.images.length})`;
     segmentFrame(state.images[state.imageIndex]);
   };
   $('model-file').onchange = (e) => e.target.files[0] && openModelFile(e.target.files[0]);

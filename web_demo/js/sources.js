@@ -74,11 +74,13 @@ export async function openVideoFile(video, file) {
     video.removeAttribute('src');
     throw new SourceError(`${file.name} is not a video this browser can play (${err.name})`);
   }
-  return new VideoSource(video, 'file', () => {
+  const source = new VideoSource(video, 'file', () => {
     video.pause();
     video.removeAttribute('src');
     URL.revokeObjectURL(url);
   });
+  source.name = file.name;
+  return source;
 }
 
 /** Decode image files to gray frames; an undecodable file is a SourceError naming it. */
