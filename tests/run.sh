@@ -26,6 +26,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -e /usr/share/java/junit-platform-console-standalone.jar ] || need+=(junit5)
 command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+command -v npm >/dev/null 2>&1 || need+=(npm)  # web_demo/setup.sh: npm ci of LiteRT.js
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
