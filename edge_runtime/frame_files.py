@@ -31,6 +31,7 @@ class Item:
     stem: str
     frame: Any = None
     error: DataError | None = None
+    frame_index: int | None = None  # the frame's index in its frame file (None: a still image)
 
 
 def is_frame_file(path: Path) -> bool:
@@ -82,7 +83,7 @@ def _source_items(path: Path) -> Iterator[Item]:
                 yield Item(source.name, source.name, error=exc)
                 return
             label = f"{source.name} frame {frame.index}"
-            yield Item(label, frame_stem(source.name, frame.index), frame.image)
+            yield Item(label, frame_stem(source.name, frame.index), frame.image, None, frame.index)
 
 
 def items(paths: Sequence[Path]) -> Iterator[Item]:

@@ -57,6 +57,7 @@ class PredictSummary:
     mean_ms: float = 0.0
     wall_s: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    dicom_seg: str | None = None  # the DICOM SEG written, only when asked for
 
     def line(self) -> str:
         """One line for the end of the command."""
@@ -68,6 +69,8 @@ class PredictSummary:
         )
         if self.failed:
             text += f"; {len(self.failed)} unreadable (first: {self.failed[0][0]})"
+        if self.dicom_seg:
+            text += f"; DICOM SEG {self.dicom_seg}"
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -216,6 +219,7 @@ def predict(
     delegate: str = "auto",
     threads: int | None = None,
     input_size: int | str | Sequence[int] | None = None,
+    dicom_seg: Path | str | None = None,
     **overrides: Any,
 ) -> PredictSummary:
     """Segment ``images`` (files or folders) and write masks and overlays into ``out_dir``.
@@ -227,7 +231,8 @@ def predict(
     written for them. ``out_dir`` may not contain, or lie inside, an input (a ground-truth
     ``a_mask.png`` beside ``a.png`` would be overwritten). ``overrides`` go to
     :class:`Segmenter` (``threshold``, ``min_area``, ``classes``, ``normalize``,
-    ``strict_delegate``, ...).
+    ``strict_delegate``, ...). ``dicom_seg``: with one DICOM file as ``images``, also write
+    its frames' masks as a DICOM Segmentation (:mod:`~edgeseg.edge_runtime.dicom_seg`), last.
     """
     paths = collect_images(images)
     _check_unique_stems(paths)
@@ -241,6 +246,13 @@ def predict(
         input_size=input_size,
         **overrides,
     )
+    seg_writer = None
+    if dicom_seg is not None:
+        from edgeseg.edge_runtime.dicom_seg import DicomSegWriter
+
+        if len(paths) != 1:
+            raise ConfigError(f"--dicom-seg needs one DICOM file as input, got {len(paths)} files")
+        seg_writer = DicomSegWriter(paths[0], dicom_seg, seg.contract.classes)
     out = Path(out_dir)
     summary = PredictSummary(
         model=str(seg.model_path), out_dir=str(out), images=len(paths), info=seg.describe()
@@ -260,12 +272,16 @@ def predict(
                 _emit(progress, ProgressEvent(index, total, item.label, False, str(exc)))
                 continue
             summary.written.extend(str(p) for p in write_result(result, out, item.stem, overlay))
+            if seg_writer is not None and item.frame_index is not None:
+                seg_writer.add(item.frame_index, result.mask)
             times.append(result.timings["total_ms"])
             event = ProgressEvent(
                 index, total, item.label, True, total_ms=result.timings["total_ms"]
             )
             _emit(progress, event)
     summary.images = index + 1
+    if seg_writer is not None and seg_writer.masks:
+        summary.dicom_seg = str(seg_writer.write())
     summary.wall_s = time.perf_counter() - started
     summary.mean_ms = float(np.mean(times)) if times else 0.0
     return summary

@@ -142,7 +142,7 @@ def test_bad_input(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_stream_writes_the_seg_only_for_a_dicom_source(
+def test_stream_and_predict_write_the_seg_only_for_a_dicom_source(
     tmp_path: Path, tiny_tflite: dict[str, Path]
 ) -> None:
     pytest.importorskip("av")
@@ -176,8 +176,16 @@ def test_stream_writes_the_seg_only_for_a_dicom_source(
     for k, png in enumerate(written):
         np.testing.assert_array_equal(seg.pixel_array[k], np.asarray(Image.open(png)) > 0)
 
-    mp4 = write_dicom(_frames(2), tmp_path / "other.dcm", 25.0)  # a DICOM works, a video not
-    assert mp4.is_file()
+    # edgeseg predict on the one DICOM file: the same masks, the same SEG frames
+    pred_seg = tmp_path / "predict_seg.dcm"
+    args = ["predict", model, str(src_path), "--out", str(tmp_path / "pred")]
+    result = CliRunner().invoke(app, [*args, "--dicom-seg", str(pred_seg)])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(pydicom.dcmread(pred_seg).pixel_array, seg.pixel_array)
+    two = CliRunner().invoke(app, [*args, str(src_path), "--dicom-seg", str(tmp_path / "y.dcm")])
+    assert two.exit_code == 2 and "needs one DICOM file" in two.output
+    assert not (tmp_path / "y.dcm").exists()
+
     (tmp_path / "clip.mp4").write_bytes(b"\0" * 64)
     bad = CliRunner().invoke(
         app,

@@ -36,6 +36,14 @@ def predict(
     images: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for masks and overlays.")],
     overlay: Annotated[bool, typer.Option(help="Also write <stem>_overlay.png.")] = True,
+    dicom_seg: Annotated[
+        Path | None,
+        typer.Option(
+            "--dicom-seg",
+            help="With one DICOM file as input: also write its masks as a DICOM Segmentation "
+            "referencing it (carries the patient's identity, by the standard).",
+        ),
+    ] = None,
     threshold: Threshold = None,
     min_area: MinArea = None,
     largest_component: LargestComponent = None,
@@ -55,6 +63,7 @@ def predict(
     from edgeseg.edge_runtime.predict import predict as run_predict
     from edgeseg.progress import per_event, progress_bar
 
+    check_out_file(dicom_seg, "--dicom-seg")
     runtime_warnings_as_lines()
     overrides = postprocess_overrides(
         threshold, min_area, largest_component, presence_gate, presence_threshold
@@ -66,6 +75,7 @@ def predict(
             out,
             overlay=overlay,
             progress=per_event(bar),
+            dicom_seg=dicom_seg,
             **runtime_options(backend, delegate, threads, input_size, strict_delegate),
             **overrides,
         )
