@@ -30,6 +30,7 @@ numpy only; frames are named by their index, never by anything read from a file'
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -171,7 +172,7 @@ class LiveParityAccumulator(ParityAccumulator):
             "candidate": self.candidate,
             "roles": dict(self.roles),
             "resampling": self.resampling(),
-            "postprocess": _plain(self.post),
+            "postprocess": asdict(self.post),
             "tolerances": self.tolerances.to_dict(),
             "models": [
                 {"name": m, "role": self.roles[m], "presence_frames": self._present(m)}
@@ -204,12 +205,6 @@ class LiveParityAccumulator(ParityAccumulator):
             row[f"mean_abs_dp/{ref}"] = pair.mean_abs_dp[i]
             row[f"presence_head_flip/{ref}"] = pair.head_flips[i]
         return row
-
-
-def _plain(post: PostProcess) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(post)
 
 
 __all__ = ["DEFAULT_BLOCK", "NOT_APPLICABLE", "SCHEMA", "LiveParityAccumulator"]
