@@ -444,6 +444,21 @@ def int8_io_model() -> bytes:
     return static_batch(embed_metadata(data, metadata_for(cfg, variant, True)))
 
 
+def unknown_op_model() -> bytes:
+    """The demo model (batch 1) with one operator's code set to 999, which no runtime knows."""
+    import struct
+
+    from edgeseg.edge_runtime.metadata import _Reader
+
+    data = bytearray(static_batch(DEMO_MODEL.read_bytes()))
+    reader = _Reader(bytes(data))
+    codes = reader.table_vector(reader.field(reader.root(), 1))  # Model.operator_codes
+    code = next(c for c in codes if reader.field(c, 0) and reader.field(c, 3))
+    data[reader.field(code, 0)] = 127  # deprecated_builtin_code: "see builtin_code"
+    struct.pack_into("<i", data, reader.field(code, 3), 999)  # builtin_code
+    return bytes(data)
+
+
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory, tiny_tflite) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("bad")
@@ -453,6 +468,7 @@ def bad_files(tmp_path_factory, tiny_tflite) -> dict[str, Path]:
         "no_metadata_float32.tflite": tiny_tflite["plain_f32"].read_bytes(),
         "dynamic_batch.tflite": data,
         "int8_io.tflite": int8_io_model(),
+        "unknown_op.tflite": unknown_op_model(),
         "notes.png": b"this is a text file, not a picture\n",
     }
     for name, content in files.items():
@@ -467,6 +483,7 @@ def bad_files(tmp_path_factory, tiny_tflite) -> dict[str, Path]:
         ("no_metadata_float32.tflite", "#model-file", "has no edgeseg metadata"),
         ("dynamic_batch.tflite", "#model-file", "dynamic batch"),
         ("int8_io.tflite", "#model-file", "int8 input/output tensors"),
+        ("unknown_op.tflite", "#model-file", "cannot run unknown_op.tflite: Op builtin_code"),
         ("notes.png", "#src-images", "is not an image"),
     ],
 )

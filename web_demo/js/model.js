@@ -12,6 +12,16 @@ const WASM_DIR = new URL('../node_modules/@litertjs/core/wasm/', import.meta.url
 const IO_TYPES = ['uint8', 'float32'];
 let runtime = null;
 
+// The WASM runtime binds console.error when it loads and logs its reasons there: keep the recent
+// lines (installed before loadRuntime, so the runtime binds this wrapper).
+const wasmLog = [];
+const consoleError = console.error.bind(console);
+console.error = (...args) => {
+  wasmLog.push(args.join(' '));
+  if (wasmLog.length > 200) wasmLog.splice(0, 100);
+  consoleError(...args);
+};
+
 /**
  * Load the LiteRT.js WASM runtime once (served by this app, never from a CDN). `threads`: the
  * multi-threaded build (needs a cross-origin isolated page: `edgeseg web` sends COOP/COEP).
@@ -65,6 +75,18 @@ function inputArray(table, pixels, dtype) {
   return out;
 }
 
+/**
+ * LiteRT.js's reason as one line. Its exception names only a source location; the WASM logs the
+ * reason itself ("ERROR: Op builtin_code out of range: 999 ...") on console.error first.
+ */
+function liteRtReason(err, logged) {
+  const clean = (line) => line.replace(/^[\s└]*(ERROR|WARNING): /, '').trim();
+  const reasons = logged.map((l) => String(l)).filter((l) => /^\s*ERROR: (?!\[)/.test(l)).map(clean);
+  const thrown = String(err?.message ?? err).split('\n').map(clean).filter((l) => l && !l.startsWith('['));
+  const text = [...reasons, ...thrown].filter((l) => l && l !== 'Registration failed.').join('; ');
+  return text || 'LiteRT.js gave no reason (an operator or type it lacks, or a damaged file)';
+}
+
 export class EdgesegModel {
   constructor(name, bytes, compiled, spec) {
     this.name = name;
@@ -82,10 +104,11 @@ export class EdgesegModel {
     const spec = inspect(bytes, name);
     await loadRuntime();
     let compiled;
+    const mark = wasmLog.length;
     try {
       compiled = await loadAndCompile(bytes.slice(), { accelerator: 'wasm' });
     } catch (err) {
-      throw new ModelFileError(`LiteRT.js cannot run ${name}: ${String(err.message ?? err).split('\n')[0]}`);
+      throw new ModelFileError(`LiteRT.js cannot run ${name}: ${liteRtReason(err, wasmLog.slice(mark))}`);
     }
     return new EdgesegModel(name, bytes, compiled, spec);
   }
