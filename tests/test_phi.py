@@ -172,6 +172,7 @@ def test_nothing_written_or_printed_names_the_patient(
     # The one exception, asked for explicitly: the DICOM SEG names the patient, by the standard.
     import pydicom
 
+    assert _leaks(seg.read_bytes()), "the byte scan finds the identifiers where they are"
     back = pydicom.dcmread(seg)
     assert str(back.PatientName) == PHI_TEST_IDENTIFIERS["PatientName"]
     assert back.PatientID == PHI_TEST_IDENTIFIERS["PatientID"]
