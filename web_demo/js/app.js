@@ -52,11 +52,14 @@ function draw() {
     view.height = f.height;
   }
   viewCtx.putImageData(new ImageData(rgba, f.width, f.height), 0, 0);
-  const presence = $('presence');
-  const area = f.mask.reduce((n, v) => n + v, 0);
+  const classes = state.model.meta.classes;
+  const found = classes.filter((_, c) => {
+    for (let i = c; i < f.mask.length; i += classes.length) if (f.mask[i]) return true;
+    return false;
+  });
   const score = f.presence === null ? '' : ` (${f.presence.toFixed(2)})`;
-  presence.dataset.state = area > 0 ? 'present' : 'absent';
-  $('presence-score').value = `${area > 0 ? 'nerve' : 'none'}${score}`;
+  $('presence').dataset.state = found.length ? 'present' : 'absent';
+  $('presence-score').value = `${found.length ? found.map((c) => c.name).join(', ') : 'none'}${score}`;
 }
 
 function updateStats(totalMs, invokeMs) {
@@ -167,7 +170,8 @@ async function useModel(bytes, name) {
     if (state.last && !state.source) await segmentFrame(state.last);
     return true;
   } catch (err) {
-    showMessage(`${name}: ${errorText(err)}`.replace(`${name}: ${name}`, name));
+    const text = errorText(err);
+    showMessage(text.startsWith(name) ? text : `${name}: ${text}`);
     return false;
   }
 }
