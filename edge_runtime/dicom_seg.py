@@ -12,7 +12,9 @@ SEG frame's Derivation Image Sequence names the source instance and its Referenc
 and the frames are indexed by two dimensions, Referenced Segment Number and Temporal Position
 Index (the source frame number). BINARY segmentation, one SEG frame per (source frame, segment),
 empty frames kept, so frame ``k * segments + s`` is segment ``s + 1`` of the k-th segmented
-frame. The masks must be at the source's size (``Result.mask`` is).
+frame. A folder holding one series of single- or multi-frame files (a scanner's
+one-frame-per-file export) is extended the same way, each SEG frame naming its own file. The
+masks must be at the source's size (``Result.mask`` is).
 
 Needs the ``dicom`` extra (pydicom, highdicom), imported lazily. No TensorFlow.
 """
@@ -64,11 +66,13 @@ def _code(hd: Any, triple: tuple[str, str, str]) -> Any:
 class DicomSegWriter:
     """Collect the masks of a DICOM source's frames; :meth:`write` saves one SEG atomically.
 
-    ``source``: the DICOM file the frames came from (its header is read again here, never
-    logged); ``out``: the SEG file to write; ``classes``: the model's classes, one segment each
-    (label = class name). :meth:`add` each segmented frame (0-based source frame index, HxWxC
-    mask at the source's size, any non-zero value = inside); frames never added are not
-    referenced. Nothing is written until :meth:`write`, and then only a complete file.
+    ``source``: the DICOM file the frames came from, or a folder holding one series of DICOM
+    files (frames in the order :class:`~edgeseg.edge_runtime.sources.dicom_series.
+    DicomSeriesSource` gives them); headers are read again here, never logged. ``out``: the
+    SEG file to write; ``classes``: the model's classes, one segment each (label = class
+    name). :meth:`add` each segmented frame (0-based index in the source, HxWxC mask at the
+    source's size, any non-zero value = inside); frames never added are not referenced.
+    Nothing is written until :meth:`write`, and then only a complete file.
     """
 
     def __init__(self, source: Path | str, out: Path | str, classes: Sequence[ClassInfo]) -> None:
@@ -78,19 +82,32 @@ class DicomSegWriter:
         self.classes = list(classes)
         if not self.classes:
             raise ConfigError("a DICOM SEG needs at least one class")
-        if not is_dicom_file(self.source):
+        if self.source.is_dir():
+            from edgeseg.edge_runtime.sources.dicom_series import DicomSeriesSource
+
+            files = DicomSeriesSource(self.source).files  # its frame order, one rule
+        elif is_dicom_file(self.source):
+            files = [self.source]
+        else:
             raise ConfigError(
                 f"--dicom-seg needs a DICOM source, and {self.source.name} is not a DICOM file"
             )
-        try:
-            self.header = pydicom.dcmread(self.source, stop_before_pixels=True)
-            self.rows, self.columns = int(self.header.Rows), int(self.header.Columns)
-        except Exception as exc:  # noqa: BLE001  (any pydicom failure: one line)
-            raise DataError(
-                f"{self.source.name}: cannot read its DICOM header for the SEG"
-            ) from exc
-        self.frames_in_source = int(getattr(self.header, "NumberOfFrames", 1) or 1)
-        self.multiframe = "NumberOfFrames" in self.header
+        self.headers = []
+        for path in files:
+            try:
+                self.headers.append(pydicom.dcmread(path, stop_before_pixels=True))
+            except Exception as exc:  # noqa: BLE001  (any pydicom failure: one line)
+                raise DataError(f"{path.name}: cannot read its DICOM header for the SEG") from exc
+        sizes = {(int(h.Rows), int(h.Columns)) for h in self.headers}
+        if len(sizes) != 1:
+            raise DataError(f"{self.source.name}: frames of several sizes {sorted(sizes)}")
+        (self.rows, self.columns) = sizes.pop()
+        # each source frame: (its file, its frame number in a multi-frame file, else None)
+        self.frames = [
+            (k, n + 1 if "NumberOfFrames" in h else None)
+            for k, h in enumerate(self.headers)
+            for n in range(int(getattr(h, "NumberOfFrames", 1) or 1))
+        ]
         self.masks: dict[int, np.ndarray] = {}
 
     def add(self, index: int, mask: np.ndarray) -> None:
@@ -104,8 +121,8 @@ class DicomSegWriter:
                 f"frame {index}: mask of shape {arr.shape}, the DICOM SEG needs {want} "
                 "(the source's rows x columns x classes)"
             )
-        if not 0 <= index < self.frames_in_source:
-            raise DataError(f"frame {index}: the source has {self.frames_in_source} frame(s)")
+        if not 0 <= index < len(self.frames):
+            raise DataError(f"frame {index}: the source has {len(self.frames)} frame(s)")
         self.masks[int(index)] = np.packbits(arr != 0)
 
     def _mask(self, index: int) -> np.ndarray:
@@ -116,7 +133,7 @@ class DicomSegWriter:
     def _template(self, hd: Any, first: int) -> Any:
         """highdicom's SEG of one frame, made from a single-frame view of the source."""
         pydicom = require("pydicom", PURPOSE)
-        view = copy.deepcopy(self.header)
+        view = copy.deepcopy(self.headers[self.frames[first][0]])
         view.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
         for keyword in ("NumberOfFrames", "FrameIncrementPointer"):
             if keyword in view:
@@ -124,7 +141,7 @@ class DicomSegWriter:
         for keyword in TYPE2_COPIED:  # may be absent in the source; empty is valid for type 2
             if keyword not in view:
                 setattr(view, keyword, "")
-        if self.multiframe:  # highdicom decides single- vs multi-frame by the SOP class
+        if "NumberOfFrames" in self.headers[0]:  # highdicom tells multi-frame by the SOP class
             view.SOPClassUID = pydicom.uid.UltrasoundImageStorage
         spp = int(getattr(view, "SamplesPerPixel", 1))
         nbytes = self.rows * self.columns * spp * max(int(view.BitsAllocated) // 8, 1)
@@ -159,18 +176,27 @@ class DicomSegWriter:
             omit_empty_frames=False,
         )
 
+    def _instance(self, k: int) -> Any:
+        """A reference to source file ``k`` (its SOP class and instance UIDs)."""
+        from pydicom.dataset import Dataset
+
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = self.headers[k].SOPClassUID
+        ref.ReferencedSOPInstanceUID = self.headers[k].SOPInstanceUID
+        return ref
+
     def _extend(self, seg: Any, order: list[int]) -> None:
-        """Make the one-frame SEG cover every collected frame (multi-frame sources)."""
+        """Make the one-frame SEG cover every collected frame (multi-frame or series sources)."""
         from pydicom.dataset import Dataset
         from pydicom.pixels import pack_bits
         from pydicom.sequence import Sequence as Seq
         from pydicom.tag import Tag
 
-        sop_class = self.header.SOPClassUID
-        for item in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence:
-            item.ReferencedSOPClassUID = sop_class
-        for item in seg.SourceImageSequence:
-            item.ReferencedSOPClassUID = sop_class
+        files = sorted({self.frames[i][0] for i in order})
+        seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence = Seq(
+            [self._instance(k) for k in files]
+        )
+        seg.SourceImageSequence = Seq([self._instance(k) for k in files])
         template = seg.PerFrameFunctionalGroupsSequence[0]
         shared = seg.SharedFunctionalGroupsSequence[0]
         if "SegmentIdentificationSequence" in shared:  # highdicom shares it for one segment
@@ -184,11 +210,14 @@ class DicomSegWriter:
         seg.DimensionIndexSequence.append(temporal)
         groups = []
         for index in order:
+            k, number = self.frames[index]
             for s in range(len(self.classes)):
                 group = copy.deepcopy(template)
                 ref = group.DerivationImageSequence[0].SourceImageSequence[0]
-                ref.ReferencedSOPClassUID = sop_class
-                ref.ReferencedFrameNumber = index + 1
+                ref.ReferencedSOPClassUID = self.headers[k].SOPClassUID
+                ref.ReferencedSOPInstanceUID = self.headers[k].SOPInstanceUID
+                if number is not None:
+                    ref.ReferencedFrameNumber = number
                 content = group.FrameContentSequence[0]
                 content.TemporalPositionIndex = index + 1
                 content.DimensionIndexValues = [s + 1, index + 1]
@@ -208,7 +237,7 @@ class DicomSegWriter:
             raise DataError("no frame was segmented: no DICOM SEG written")
         order = sorted(self.masks)
         seg = self._template(hd, order[0])
-        if self.multiframe:
+        if len(self.headers) > 1 or "NumberOfFrames" in self.headers[0]:
             self._extend(seg, order)
         with atomic_path(self.out) as tmp:
             seg.save_as(tmp, enforce_file_format=True)

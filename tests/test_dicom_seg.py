@@ -31,8 +31,11 @@ def _masks(n: int, h: int = 24, w: int = 32, seed: int = 1) -> np.ndarray:
     return masks
 
 
-def _single_frame_dicom(path: Path, h: int = 24, w: int = 32) -> Path:
-    """A single-frame US image (no NumberOfFrames), as older scanners store stills."""
+def _single_frame_dicom(
+    path: Path, h: int = 24, w: int = 32, series: tuple[str, str] | None = None, number: int = 1
+) -> Path:
+    """A single-frame US image (no NumberOfFrames), as older scanners store stills; ``series``:
+    (study, series) UIDs shared with other files of a one-frame-per-file export."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
 
@@ -41,7 +44,8 @@ def _single_frame_dicom(path: Path, h: int = 24, w: int = 32) -> Path:
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = UltrasoundImageStorage
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = series or (generate_uid(), generate_uid())
+    ds.InstanceNumber = number
     ds.Modality = "US"
     ds.Rows, ds.Columns, ds.SamplesPerPixel = h, w, 1
     ds.PhotometricInterpretation = "MONOCHROME2"
@@ -107,6 +111,39 @@ def test_single_frame_source(tmp_path: Path) -> None:
     src = pydicom.dcmread(src_path)
     got = seg.get_pixels_by_source_instance([src.SOPInstanceUID], segment_numbers=[1, 2])
     np.testing.assert_array_equal(got[0], mask)
+
+
+def test_series_folder_source(tmp_path: Path) -> None:
+    """A one-frame-per-file export: the SEG references each file, in instance order."""
+    from pydicom.uid import generate_uid
+
+    uids = (generate_uid(), generate_uid())
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for number, name in ((3, "a.dcm"), (1, "b.dcm"), (2, "c.dcm")):  # names out of order
+        _single_frame_dicom(folder / name, series=uids, number=number)
+    order = ["b.dcm", "c.dcm", "a.dcm"]  # by InstanceNumber
+    masks = _masks(3)
+    writer = DicomSegWriter(folder, tmp_path / "seg.dcm", CLASSES)
+    for i in (0, 2):
+        writer.add(i, masks[i])
+    out = writer.write()
+    seg = pydicom.dcmread(out)
+    sop = [pydicom.dcmread(folder / n).SOPInstanceUID for n in order]
+    refs = seg.ReferencedSeriesSequence[0]
+    assert refs.SeriesInstanceUID == uids[1]
+    assert {r.ReferencedSOPInstanceUID for r in refs.ReferencedInstanceSequence} == {
+        sop[0],
+        sop[2],
+    }
+    frame_refs = [
+        g.DerivationImageSequence[0].SourceImageSequence[0]
+        for g in seg.PerFrameFunctionalGroupsSequence
+    ]
+    assert [r.ReferencedSOPInstanceUID for r in frame_refs] == [sop[0]] * 2 + [sop[2]] * 2
+    assert not any("ReferencedFrameNumber" in r for r in frame_refs)
+    got = hd.seg.segread(out).get_pixels_by_source_instance([sop[0], sop[2]])
+    np.testing.assert_array_equal(got, masks[[0, 2]])
 
 
 def test_seg_carries_the_patient_by_the_standard(tmp_path: Path) -> None:
