@@ -141,6 +141,13 @@ def render_recipes() -> list[str]:
             if name != ref
         ],
     )
+    winners = [n for n, row in cands.items() if n != ref and dig(row, "acceptance", "all")]
+    lines.append(
+        f"- default of `edgeseg train`: **{ref} (unchanged)**: no candidate meets every criterion"
+        if not winners
+        else f"- candidates meeting every criterion: {', '.join(winners)}"
+    )
+    lines.append("")
     return lines
 
 

@@ -42,6 +42,7 @@ from results_evaluation import (
     runtime_stale,
 )
 from results_live import LIVE_COMMAND, LIVE_JSON, render_live
+from results_live_parity import LIVE_PARITY_COMMAND, LIVE_PARITY_JSON, render_live_parity
 from results_pipeline import (
     PIPELINE_COMMANDS,
     PIPELINE_DEFAULT_JSON,
@@ -49,7 +50,10 @@ from results_pipeline import (
     render_pipeline,
 )
 from results_recipes import RECIPES_COMMAND, RECIPES_JSON, render_recipes
+from results_scale import SCALE_COMMAND, SCALE_JSON, render_scale
+from results_scale_data import SHARDS_COMMAND, SHARDS_JSON, render_shards
 from results_training import render_parity, render_qat, render_throughput, render_train
+from results_web import WEB_COMMAND, WEB_JSON, render_web
 
 # ----------------------------------------------------------------------------- steps
 
@@ -218,6 +222,38 @@ STEPS: tuple[Step, ...] = (
         (LIVE_COMMAND,),
         (LIVE_JSON,),
         render_live,
+        real_data=False,
+    ),
+    Step(
+        "shards",
+        "Packed TFRecord shards vs a folder: pack cost, first batch, frames/s (issue 16)",
+        (SHARDS_COMMAND,),
+        (SHARDS_JSON,),
+        render_shards,
+        real_data=False,  # the Kaggle sample; render_shards credits it
+    ),
+    Step(
+        "scale",
+        "Training past one process: tf.distribute multiworker, 1 vs 2 local workers (issue 16)",
+        (SCALE_COMMAND,),
+        (SCALE_JSON,),
+        render_scale,
+        real_data=False,
+    ),
+    Step(
+        "web",
+        "The int8 model in a browser: LiteRT.js (WASM) vs native LiteRT (issue 14)",
+        (WEB_COMMAND,),
+        (WEB_JSON,),
+        render_web,
+        real_data=False,
+    ),
+    Step(
+        "live_parity",
+        "Parity without labels and the DICOM SEG export on a phantom cine (issue 13)",
+        (LIVE_PARITY_COMMAND,),
+        (LIVE_PARITY_JSON,),
+        render_live_parity,
         real_data=False,
     ),
 )

@@ -159,6 +159,10 @@ class TrainSpec:
     augment: bool = True
     freeze_encoder_epochs: int = 0
     deterministic: bool = False
+    # tf.distribute (edgeseg.train.distribute): batch_size is the global batch, split evenly
+    # over the replicas; learning_rate is used as given, not scaled by the replica count.
+    strategy: str = "default"
+    replicas: int = 1
 
     def __post_init__(self) -> None:
         check_seed(self.seed)

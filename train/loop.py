@@ -265,8 +265,15 @@ def train(
     resume: bool = False,
     verbose: int = 1,
     log: Callable[[str], None] = print,
+    strategy=None,
 ) -> TrainResult:
-    """Train (or resume) a model on in-memory arrays; writes checkpoints and logs to run_dir."""
+    """Train (or resume) a model on in-memory arrays; writes checkpoints and logs to run_dir.
+
+    Under a ``tf.distribute`` ``strategy`` the model is built, compiled and fitted in its scope.
+    """
+    if strategy is not None:
+        with strategy.scope():
+            return train(cfg, run_dir, train_arrays, val_arrays, resume, verbose, log)
     run_dir = Path(run_dir)
     check_learning_rate(cfg.train.learning_rate)
     start = time.time()

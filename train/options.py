@@ -30,6 +30,7 @@ from edgeseg.config import (
     parse_classes,
 )
 from edgeseg.errors import ConfigError
+from edgeseg.train.distribute import JOIN_TIMEOUT_S, check_strategy
 
 BIG = 1_000_000  # upper bound of counts nobody means to exceed (epochs, filters, pixels)
 
@@ -76,6 +77,9 @@ class TrainOptions:
     deterministic: bool = False
     qat_epochs: int = 5
     qat_lr: float = QAT_LEARNING_RATE
+    strategy: str = "default"
+    workers: int = 0
+    join_timeout: int = JOIN_TIMEOUT_S
     resume: bool = False
     force: bool = False
 
@@ -97,6 +101,8 @@ COUNTS: dict[str, tuple[int, int]] = {
     "batch_size": (1, BIG),
     "patience": (1, BIG),
     "freeze_encoder_epochs": (0, BIG),
+    "workers": (0, 64),
+    "join_timeout": (1, 86_400),
     "qat_epochs": (1, BIG),
 }
 # Number options: closed interval accepted. (Thresholds, minimum area, seed, input size and
@@ -130,6 +136,7 @@ CONFIG_FIELDS: dict[str, tuple[str, ...]] = {
     "augment": ("train.augment",),
     "freeze_encoder_epochs": ("train.freeze_encoder_epochs",),
     "deterministic": ("train.deterministic",),
+    "strategy": ("train.strategy",),
     "threshold": ("postprocess.threshold",),
     "min_area": ("postprocess.min_area",),
     "largest_component": ("postprocess.largest_component",),
@@ -183,6 +190,7 @@ def check_options(opt: TrainOptions) -> TrainOptions:
         )
     subject_pattern(opt.subject_regex)  # a bad regex fails here, before any work
     parse_classes(opt.classes)
+    check_strategy(opt.strategy, opt.workers)
     return opt
 
 

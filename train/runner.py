@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -48,11 +49,12 @@ def load_split(cfg: RunConfig, resplit: bool = True, run_dir: Path | None = None
     """
     manifest = Path(cfg.manifest) if cfg.manifest else None
     data_hint = "pass --data DIR" if resplit else _recorded_hint(run_dir, "data")
-    shards = is_shard_folder(cfg.data)  # packed TFRecords: streamed, not loaded (shard_stream)
+    # packed TFRecords (a run trained from them records layout "shards"): streamed, not loaded
+    shards = is_shard_folder(cfg.data) or cfg.layout == SHARD_LAYOUT
     if shards:
         from edgeseg.train.shard_stream import open_shards, shard_part
 
-        samples, layout = open_shards(cfg)
+        samples, layout = open_shards(cfg, data_hint)
     else:
         samples, layout = discover(
             Path(cfg.data), cfg.layout or "auto", cfg.subject_regex, manifest, hint=data_hint
@@ -92,32 +94,54 @@ def train_run(opt: TrainOptions, log: Log = print):
     """``edgeseg train``: build the config, load data, train or resume.
 
     The run folder is locked while it is written; ``--force`` over an existing run trains in a
-    sibling folder that replaces it only once complete (see ``loop.run_folder``).
+    sibling folder that replaces it only once complete (see ``loop.run_folder``). With
+    ``--strategy mirrored|multiworker`` or ``--workers N``: ``distribute.distributed_run``.
     """
-    from edgeseg.train.loop import run_folder, train
+    if opt.strategy != "default" or opt.workers:
+        from edgeseg.train.distribute import distributed_run
+
+        return distributed_run(opt, log)
+    from edgeseg.train.loop import run_folder
 
     with run_folder(opt.out, opt.resume, opt.force) as work:
-        if work != Path(opt.out):  # name the run, not the hidden folder it is built in
-            log = _renaming(log, work, Path(opt.out))
-        if opt.resume:
-            cfg = load_config(work)
-        else:
-            layout = (
-                SHARD_LAYOUT
-                if is_shard_folder(opt.data)
-                else discover(Path(opt.data), opt.layout, opt.subject_regex, opt.manifest)[1]
-            )
-            cfg = config_from_options(opt, layout)
-        cfg, train_arrays, val_arrays = load_split(cfg, resplit=not opt.resume, run_dir=opt.out)
-        log(
-            f"data: {cfg.train_frames} training frames ({len(cfg.train_subjects)} subjects), "
-            f"{cfg.val_frames} validation frames ({len(cfg.val_subjects)} subjects)"
-        )
-        result = train(cfg, work, train_arrays, val_arrays, resume=opt.resume, log=log)
-        if opt.qat:
-            from edgeseg.train.qat import qat_finetune
+        result = train_in(opt, work, log)
+    return replace(result, run_dir=Path(opt.out))
 
-            log(f"quantization-aware fine-tuning for {opt.qat_epochs} epochs")
+
+def train_in(opt: TrainOptions, work: Path, log: Log = print, strategy=None):
+    """``train_run``'s work in the folder ``work``: config, data, training (under a
+    ``tf.distribute`` strategy if given), then QAT when asked (under the same strategy)."""
+    from edgeseg.train.loop import train
+
+    if work != Path(opt.out):  # name the run, not the hidden folder it is built in
+        log = _renaming(log, work, Path(opt.out))
+    if opt.resume:
+        cfg = load_config(work)
+    else:
+        layout = (
+            SHARD_LAYOUT
+            if is_shard_folder(opt.data)
+            else discover(Path(opt.data), opt.layout, opt.subject_regex, opt.manifest)[1]
+        )
+        cfg = config_from_options(opt, layout)
+    cfg, train_arrays, val_arrays = load_split(cfg, resplit=not opt.resume, run_dir=opt.out)
+    log(
+        f"data: {cfg.train_frames} training frames ({len(cfg.train_subjects)} subjects), "
+        f"{cfg.val_frames} validation frames ({len(cfg.val_subjects)} subjects)"
+    )
+    if strategy is not None:
+        from edgeseg.train.distribute import describe, record_strategy
+
+        cfg = record_strategy(cfg, opt.strategy, strategy)
+        log(describe(cfg))
+    result = train(
+        cfg, work, train_arrays, val_arrays, resume=opt.resume, log=log, strategy=strategy
+    )
+    if opt.qat:
+        from edgeseg.train.qat import qat_finetune
+
+        log(f"quantization-aware fine-tuning for {opt.qat_epochs} epochs")
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
             qat_finetune(
                 work,
                 *in_memory(train_arrays, val_arrays),
@@ -127,7 +151,7 @@ def train_run(opt: TrainOptions, log: Log = print):
                 force=True,
                 progress=log,
             )
-    return replace(result, run_dir=Path(opt.out))
+    return result
 
 
 def in_memory(*parts):

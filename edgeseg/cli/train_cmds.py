@@ -23,13 +23,17 @@ from edgeseg.cli.common import (
 )
 from edgeseg.config import QAT_LEARNING_RATE
 from edgeseg.metrics import DEFAULT_POLICY
+from edgeseg.train.distribute import JOIN_TIMEOUT_S
 
 
 @app.command()
 @user_errors
 def train(
     ctx: typer.Context,
-    data: Annotated[Path, typer.Option("--data", help="Training data folder.")] = None,
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="Training data folder, or shards from `edgeseg data pack`."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Run directory to write.")] = Path("runs/run"),
     val_data: Annotated[
         Path | None, typer.Option(help="Separate validation folder (else a subject-wise split).")
@@ -104,6 +108,19 @@ def train(
     deterministic: Annotated[
         bool, typer.Option(help="Deterministic ops: a re-run gives the same weights.")
     ] = False,
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="default (one device), mirrored (every GPU of this host) or multiworker "
+            "(the machines TF_CONFIG lists; see docs/scale.md). --batch-size is the global batch."
+        ),
+    ] = "default",
+    workers: Annotated[
+        int, typer.Option(help="Try multiworker here: N local worker processes (0: off).")
+    ] = 0,
+    join_timeout: Annotated[
+        int, typer.Option(help="Seconds multiworker waits for every worker to join.")
+    ] = JOIN_TIMEOUT_S,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run in --out.")] = False,
     preset: Annotated[
@@ -143,6 +160,17 @@ def train(
         f"{result.best_val_dice:.4f} at epoch {result.best_epoch}; wrote {result.run_dir}; "
         f"next: edgeseg evaluate {result.run_dir} --data DIR"
     )
+
+
+@app.command("train-worker", hidden=True)
+@user_errors
+def train_worker(options: str) -> None:
+    """One local worker of `edgeseg train --workers N`: its options as JSON, TF_CONFIG set."""
+    import json
+
+    from edgeseg.train.runner import train_options, train_run
+
+    train_run(train_options(**json.loads(options)), log=say)
 
 
 @app.command()
