@@ -126,6 +126,23 @@ def test_cli_tf_config_not_json(synth_dir: Path, tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_mirrored_in_process_records_its_replicas(synth_dir: Path, tmp_path: Path) -> None:
+    """--strategy mirrored on a host without GPUs: one replica (the CPU), trained in-process,
+    the strategy and replica count in config.json and in the log."""
+    from edgeseg.train.runner import train_run
+
+    lines: list[str] = []
+    opt = train_options(
+        data=synth_dir, out=tmp_path / "run", strategy="mirrored", size=64, base_filters=8,
+        depth=2, epochs=1, batch_size=4, subject_regex=r"^(s\d+)_",
+    )  # fmt: skip
+    result = train_run(opt, log=lines.append)
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert (cfg["strategy"], cfg["replicas"], cfg["batch_size"]) == ("mirrored", 1, 4)
+    assert "strategy mirrored: 1 replicas; global batch 4 (4 per replica)" in "\n".join(lines)
+    assert result.epochs_run == 1 and (tmp_path / "run" / "model_best.h5").is_file()
+
+
 def test_unreachable_worker_fails_within_join_timeout(synth_dir: Path, tmp_path: Path) -> None:
     """Worker 1's port has no listener: worker 0 gives up after --join-timeout, one line."""
     ports = free_ports(2)
