@@ -47,6 +47,8 @@ SUMMARY_NAME = "summary.json"
 VIDEO_OPTIONS = {"preset": "ultrafast", "tune": "zerolatency", "crf": "23"}
 _MS = Fraction(1, 1000)
 WRITER_THREAD_NAME = "edgeseg-video-writer"
+BOX_GRID = 32  # the overlay's painted box: on this grid of pixels (even)
+SWS_CACHE = 16  # libswscale converters kept, one per box size
 
 
 def mask_stem(index: int) -> str:
@@ -67,20 +69,130 @@ class OverlayPainter:
         ramp = np.arange(256, dtype=np.uint8)[None, :]
         full = np.ones((1, 256, 1), dtype=np.uint8)
         self.tables = [overlay(ramp, full, [color])[0] for color in colors]  # 256x3 each
+        # gray's own 256 rows, then each class's: row ``256 * (c + 1) + level``
+        self._rgb = np.concatenate([np.repeat(ramp[0][:, None], 3, axis=1), *self.tables])
+        self._bgr = np.ascontiguousarray(self._rgb[:, ::-1])
 
     def __call__(self, gray: np.ndarray, mask: np.ndarray, bgr: bool = False) -> np.ndarray:
         """HxW uint8 gray + HxWxC {0,1} mask -> HxWx3 uint8 (RGB, or BGR)."""
-        out = np.dstack((gray, gray, gray))
-        for c, table in enumerate(self.tables):
-            on = mask[..., c] > 0
-            rows = np.flatnonzero(on.any(axis=1))
-            if rows.size == 0:
-                continue
-            cols = np.flatnonzero(on.any(axis=0))
-            box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-            inside = on[box]  # only the mask's bounding box is looked at
-            out[box][inside] = (table[:, ::-1] if bgr else table)[gray[box][inside]]
+        out = np.repeat(gray[..., None], 3, axis=2)
+        on = mask > 0
+        rows = np.flatnonzero(on.any(axis=(1, 2)))
+        if rows.size == 0:
+            return out
+        cols = np.flatnonzero(on[rows[0] : rows[-1] + 1].any(axis=(0, 2)))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        # only the masks' bounding box is looked at: each pixel's row of the table (a later
+        # class over an earlier one), then one lookup
+        level = gray[box]
+        row = level.astype(np.uint16)
+        for c in range(len(self.tables)):
+            np.copyto(row, level + np.uint16(256 * (c + 1)), where=on[box + (c,)])
+        out[box] = (self._bgr if bgr else self._rgb).take(row.astype(np.intp), axis=0)
         return out
+
+
+def _planes(frame: Any) -> list[np.ndarray]:
+    """Writable HxW views of a VideoFrame's planes (line padding cut off)."""
+    return [
+        np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        for plane in frame.planes
+    ]
+
+
+class YuvOverlay:
+    """The overlay as the yuv420p planes libswscale makes of it, without painting every pixel.
+
+    The encoder takes yuv420p: the painted BGR frame used to be converted by libswscale, whose
+    unscaled BGR -> yuv420p conversion gives each pixel's Y from that pixel alone and each
+    2x2 block's U and V from that block alone (for a gray block, from the sum of its four
+    levels). So the gray part of a frame is two table lookups (Y per level, U/V per block sum;
+    the tables are libswscale's own output on ramps) and only the mask's bounding box (widened
+    to a grid of ``BOX_GRID`` pixels, so that few sizes occur) is painted and converted by
+    libswscale. :meth:`check` compares the result with
+    libswscale's conversion of the whole painted frame; :class:`OverlayVideo` falls back to
+    that conversion when the two differ (another FFmpeg build), so the video's frames are the
+    same either way.
+    """
+
+    def __init__(self, av: Any, painter: OverlayPainter) -> None:
+        self.av = av
+        self.painter = painter
+        self._sws: dict[tuple[int, int], Any] = {}  # a converter per size: each keeps its setup
+        levels = np.arange(256, dtype=np.uint8)
+        # Y per gray level: 2x2 blocks of one level each
+        y, _u, _v = self.sws_planes(np.repeat(np.repeat(levels[None, :], 2, 0), 2, 1))
+        self.y_table = np.ascontiguousarray(y[0, ::2])
+        # the same for two pixels at once: entry k holds the Y of the two bytes of uint16 k
+        pairs = np.arange(1 << 16, dtype=np.uint16).view(np.uint8).reshape(-1, 2)
+        self.y_pair_table = self.y_table[pairs].view(np.uint16).ravel()
+        # U, V per 2x2 block sum 0..1020: (s % 4) pixels at s // 4 + 1, the others at s // 4
+        sums = np.arange(1021)
+        block = np.repeat((sums // 4)[None, None, :], 4, 0).reshape(4, -1)
+        block = (block + (np.arange(4)[:, None] < (sums % 4)[None, :])).astype(np.uint8)
+        blocks = block.reshape(2, 2, -1).transpose(0, 2, 1).reshape(2, -1)
+        _y, u, v = self.sws_planes(blocks)
+        self.u_table, self.v_table = u[0].copy(), v[0].copy()
+
+    def sws_planes(self, gray: np.ndarray, bgr: np.ndarray | None = None) -> list[np.ndarray]:
+        """libswscale's yuv420p planes of a gray frame (or of ``bgr``, a painted one)."""
+        if bgr is None:
+            bgr = np.repeat(gray[..., None], 3, axis=2)
+        frame = self.av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
+        size = gray.shape[:2]
+        if size not in self._sws:
+            if len(self._sws) >= SWS_CACHE:
+                self._sws.clear()
+            self._sws[size] = self.av.video.reformatter.VideoReformatter()
+        return [p.copy() for p in _planes(self._sws[size].reformat(frame, format="yuv420p"))]
+
+    def frame(self, gray: np.ndarray, mask: np.ndarray) -> Any:
+        """The yuv420p VideoFrame of the overlay (even HxW gray, HxWxC mask)."""
+        h, w = gray.shape
+        out = self.av.VideoFrame(w, h, "yuv420p")
+        y, u, v = _planes(out)
+        gray = np.ascontiguousarray(gray)  # two pixels per lookup (even width)
+        np.take(self.y_pair_table, gray.view(np.uint16), out=y.view(np.uint16), mode="clip")
+        pairs = gray[0::2].astype(np.uint16)
+        pairs += gray[1::2]
+        sums = pairs[:, 0::2] + pairs[:, 1::2]
+        np.take(self.u_table, sums, out=u, mode="clip")
+        np.take(self.v_table, sums, out=v, mode="clip")
+        flat = mask.reshape(h, -1)
+        rows = np.flatnonzero(flat.any(axis=1))
+        if rows.size:  # the box on a grid of BOX_GRID (even): a few sizes, each set up once
+            r0, r1 = (
+                rows[0] // BOX_GRID * BOX_GRID,
+                min(-(-(rows[-1] + 1) // BOX_GRID) * BOX_GRID, h),
+            )
+            cols = np.flatnonzero(mask[r0:r1].any(axis=(0, 2)))
+            c0, c1 = (
+                cols[0] // BOX_GRID * BOX_GRID,
+                min(-(-(cols[-1] + 1) // BOX_GRID) * BOX_GRID, w),
+            )
+            box = (slice(r0, r1), slice(c0, c1))
+            half = (slice(r0 // 2, r1 // 2), slice(c0 // 2, c1 // 2))
+            by, bu, bv = self.sws_planes(gray[box], self.painter(gray[box], mask[box], bgr=True))
+            y[box], u[half], v[half] = by, bu, bv
+        return out
+
+    def check(self, height: int, width: int, classes: int, seed: int = 0) -> bool:
+        """Whether :meth:`frame` gives libswscale's planes of the painted frame, on a random
+        gray frame of this size with masks of every class (blocks at odd and even edges)."""
+        rng = np.random.default_rng(seed)
+        gray = rng.integers(0, 256, (height, width), dtype=np.uint8)
+        boxes = np.zeros((height, width, classes), np.uint8)
+        for c in range(classes):
+            for _ in range(3):
+                r, q = rng.integers(0, height, 2), rng.integers(0, width, 2)
+                boxes[min(r) : max(r) + 1, min(q) : max(q) + 1, c] = 1
+        noise = boxes | (rng.random((height, width, classes)) < 0.02).astype(np.uint8)
+        for mask in (np.zeros_like(boxes), boxes, noise):
+            want = self.sws_planes(gray, self.painter(gray, mask, bgr=True))
+            got = _planes(self.frame(gray, mask))
+            if not all(np.array_equal(a, b) for a, b in zip(want, got, strict=True)):
+                return False
+        return True
 
 
 class VideoWriterThread:
@@ -105,7 +217,7 @@ class VideoWriterThread:
                 continue  # drain after a failure
             gray, mask, timestamp_s = item
             try:
-                self.video.write(self.painter(gray, mask, bgr=True), timestamp_s, bgr=True)
+                self.video.write_overlay(gray, mask, self.painter, timestamp_s)
             except BaseException as exc:  # raised on the caller's thread
                 self._error = exc
 
@@ -146,6 +258,7 @@ class OverlayVideo:
         self._container: Any = None
         self._stream: Any = None
         self._last_pts = -1
+        self._yuv: YuvOverlay | bool | None = None  # None: not tried yet; False: not exact
 
     def _open(self, height: int, width: int) -> None:
         self._container = self._av.open(str(self.partial), mode="w", format="mp4")
@@ -164,7 +277,31 @@ class OverlayVideo:
         if self._container is None:
             self._open(rgb.shape[0], rgb.shape[1])
         fmt = "bgr24" if bgr else "rgb24"
-        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=fmt)
+        self._encode(
+            self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=fmt), timestamp_s
+        )
+
+    def write_overlay(
+        self, gray: np.ndarray, mask: np.ndarray, painter: OverlayPainter, timestamp_s: float
+    ) -> None:
+        """Encode ``painter(gray, mask)`` shown at ``timestamp_s``: the same frame as
+        :meth:`write` of the painted BGR frame, built as yuv420p directly (:class:`YuvOverlay`)
+        where that gives libswscale's planes, else painted and converted as by :meth:`write`."""
+        h, w = gray.shape
+        if h % 2 or w % 2:  # painting is per pixel: padding gray and mask pads the overlay
+            gray = np.pad(gray, ((0, h % 2), (0, w % 2)), mode="edge")
+            mask = np.pad(mask, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        if self._container is None:
+            self._open(gray.shape[0], gray.shape[1])
+        if self._yuv is None:
+            yuv = YuvOverlay(self._av, painter)
+            self._yuv = yuv if yuv.check(gray.shape[0], gray.shape[1], mask.shape[2]) else False
+        if self._yuv is False or self._yuv.painter is not painter:
+            self.write(painter(gray, mask, bgr=True), timestamp_s, bgr=True)
+            return
+        self._encode(self._yuv.frame(gray, mask), timestamp_s)
+
+    def _encode(self, frame: Any, timestamp_s: float) -> None:
         pts = max(int(round(timestamp_s * 1000.0)), self._last_pts + 1)
         frame.pts, frame.time_base = pts, _MS
         self._last_pts = pts
@@ -203,12 +340,14 @@ def frame_row(result: Result, index: int, timestamp_s: float, latency_ms: float)
     ]
     for c in range(len(result.classes)):
         mask = result.mask[..., c]
-        rows = np.count_nonzero(mask, axis=1)  # per row; the columns' counts below
-        area = int(rows.sum())
-        if area:
-            cols = np.count_nonzero(mask, axis=0)
+        found = np.flatnonzero(mask.any(axis=1))  # the rows with a mask pixel: only those counted
+        if found.size:
+            top, bottom = int(found[0]), int(found[-1]) + 1
+            rows = np.count_nonzero(mask[top:bottom], axis=1)  # per row; the columns' below
+            cols = np.count_nonzero(mask[top:bottom], axis=0)
+            area = int(rows.sum())
             cx = float(cols @ np.arange(cols.size)) / area
-            cy = float(rows @ np.arange(rows.size)) / area
+            cy = float(rows @ np.arange(top, bottom)) / area
             row += [area, f"{cx:.2f}", f"{cy:.2f}"]
         else:
             row += [0, "", ""]
