@@ -640,3 +640,31 @@ def test_cli_streams_a_16_bit_and_a_colour_cine(kind, tmp_path) -> None:
         summary = stream_source(MODEL, eight, out_dir=tmp_path / "out8")
         assert summary.complete
         assert [r[3:6] for r in _rows(out)] == [r[3:6] for r in _rows(tmp_path / "out8")]
+
+
+@pytest.mark.parametrize("size", [(480, 640), (33, 47)])
+def test_overlay_video_from_yuv_planes_equals_the_painted_frames(tmp_path, size) -> None:
+    """The writer's direct yuv420p overlay (outputs.YuvOverlay) is used on this FFmpeg build and
+    gives the same overlay.mp4 bytes as painting each frame and letting libswscale convert it."""
+    pytest.importorskip("av")
+    from edgeseg.edge_runtime.outputs import OverlayPainter, OverlayVideo, YuvOverlay
+
+    rng = np.random.default_rng(7)
+    h, w = size
+    painter = OverlayPainter([(255, 40, 0), (0, 200, 255)])
+    frames = []
+    for i in range(6):
+        gray = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        mask = np.zeros((h, w, 2), np.uint8)
+        mask[h // 4 : h // 2 + i, w // 5 : w // 2, 0] = 1
+        mask[h // 3 : 3 * h // 4, w // 3 + i : 4 * w // 5, 1] = 1  # overlaps class 0
+        frames.append((gray, mask if i else np.zeros_like(mask)))  # frame 0: no mask
+    direct, painted = (
+        OverlayVideo(tmp_path / "direct.mp4", 30),
+        OverlayVideo(tmp_path / "p.mp4", 30),
+    )
+    for i, (gray, mask) in enumerate(frames):
+        direct.write_overlay(gray, mask, painter, i / 30)
+        painted.write(painter(gray, mask, bgr=True), i / 30, bgr=True)
+    assert isinstance(direct._yuv, YuvOverlay)  # the fast path, not its fallback
+    assert direct.close().read_bytes() == painted.close().read_bytes()
