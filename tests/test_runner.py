@@ -133,6 +133,7 @@ def test_every_table_row_reaches_the_run_config(tmp_path):
         "largest_component": True,
         "presence_gate": True,
         "presence_threshold": 0.75,
+        "strategy": "mirrored",
     }
     assert set(changed) == set(CONFIG_FIELDS)
     base = TrainOptions(data=tmp_path, out=tmp_path / "r")
