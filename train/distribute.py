@@ -229,18 +229,17 @@ def describe(cfg: RunConfig) -> str:
     )
 
 
-# What a worker copies from the chief's run folder for --resume (a folder all workers see).
-RESUME_FILES = (CONFIG_NAME, "state.json", "model_last.h5", "model_best.h5", "history.csv")
-
-
 @contextlib.contextmanager
 def worker_folder(out: Path, resume: bool) -> Iterator[Path]:
     """A non-chief worker's scratch run folder (removed at the end); with ``resume`` it starts
     as a copy of the chief's checkpoints, so every worker resumes from the same epoch."""
+    from edgeseg.train.loop import HISTORY, STATE
+    from edgeseg.train.serialization import BEST, LAST
+
     scratch = Path(tempfile.mkdtemp(prefix="edgeseg-worker-"))
     try:
-        if resume:
-            for name in RESUME_FILES:
+        if resume:  # the chief's run folder (one all workers see): what --resume reads
+            for name in (CONFIG_NAME, STATE, LAST, BEST, HISTORY):
                 if (Path(out) / name).is_file():
                     shutil.copy2(Path(out) / name, scratch / name)
         yield scratch
@@ -264,11 +263,7 @@ def lost_worker(out: Path, detail: str) -> str:
     """The message for a cluster that lost a worker: what is kept and how to continue."""
     from edgeseg.train.loop import read_state
 
-    done = (
-        int(read_state(Path(out)).get("epoch", -1)) + 1
-        if (Path(out) / "state.json").is_file()
-        else 0
-    )
+    done = int(read_state(Path(out)).get("epoch", -1)) + 1  # {} without a state.json
     keep = (
         f"epochs 1-{done} are kept in {out}: restart every worker with --resume (the "
         "unfinished epoch is lost)"

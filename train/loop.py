@@ -42,6 +42,7 @@ from edgeseg.train.serialization import (
 )
 
 STATE = "state.json"
+HISTORY = "history.csv"  # the per-epoch CSV log
 PRESENCE_LOSS_WEIGHT = 0.2
 DIVERGED = (
     "training diverged (NaN loss): lower --lr (e.g. 3e-4) or check the data for blank/corrupt "
@@ -299,7 +300,7 @@ def train(
     checkpoint = CheckpointAndStop(run_dir, cfg.train.patience, state, log)
     callbacks = [
         checkpoint,
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
+        keras.callbacks.CSVLogger(str(run_dir / HISTORY), append=resume),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
     ]
     # Keras's bar on a terminal; elsewhere (logs, CI) the one line per epoch above is enough.
