@@ -34,16 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "android_demo/app/src/main/assets/model_int8.tflite"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+BACKGROUND_ARGS = [  # the page is timed while nothing is on screen: no throttling
     "--disable-renderer-backgrounding",
     "--disable-background-timer-throttling",
 ]
@@ -96,6 +87,8 @@ def cpu_info() -> dict[str, object]:
 
 
 def chromium_version() -> str:
+    from edgeseg.web_server import CHROMIUM
+
     try:
         return subprocess.run(
             [CHROMIUM, "--version"], capture_output=True, text=True, timeout=30
@@ -117,7 +110,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     from edgeseg.edge_runtime.batch import static_batch
-    from edgeseg.web_server import WebServer
+    from edgeseg.web_server import CHROMIUM, HEADLESS_CHROMIUM_ARGS, WebServer
 
     load_before = os.getloadavg()
     native: list[float] = []
@@ -126,7 +119,9 @@ def main() -> int:
         batch1 = Path(tmp) / "model.tflite"
         batch1.write_bytes(static_batch(args.model.read_bytes()))
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=[*HEADLESS_CHROMIUM_ARGS, *BACKGROUND_ARGS]
+            )
             page = browser.new_page(viewport={"width": 1100, "height": 720})
             page.goto(server.url + "?source=none")
             if page.evaluate("window.edgeseg.ready") is not True:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import threading
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,19 @@ from edgeseg.errors import ConfigError, DependencyError, ModelError
 WEB_APP_DIR = Path(__file__).resolve().parents[1] / "web_demo"
 RUNTIME_FILE = Path("node_modules/@litertjs/core/dist/index.js")
 MODEL_URL = "/model.tflite"
+# Headless Chromium as the browser tests and benchmarks/web_vs_native.py open this page
+# (Debian's chromium, given to Playwright as its executable_path).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HEADLESS_CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",

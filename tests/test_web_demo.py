@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,21 +21,19 @@ import pytest
 
 from edgeseg.edge_runtime.batch import static_batch
 from edgeseg.edge_runtime.segmenter import Segmenter
-from edgeseg.web_server import RUNTIME_FILE, WEB_APP_DIR, WebServer
+from edgeseg.web_server import (
+    CHROMIUM,
+    HEADLESS_CHROMIUM_ARGS,
+    RUNTIME_FILE,
+    WEB_APP_DIR,
+    WebServer,
+)
 
 ROOT = Path(__file__).parents[1]
 DEMO_MODEL = ROOT / "android_demo/app/src/main/assets/model_int8.tflite"
 GOLDEN = ROOT / "android_demo/core/src/test/resources/golden"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *HEADLESS_CHROMIUM_ARGS,
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
