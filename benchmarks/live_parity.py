@@ -127,29 +127,21 @@ def main() -> None:
         dicom = write_dicom(cine.frames, work / "cine.dcm", cine.fps, syntax="jpeg")
         nerve_frames = int(cine.nerve_visible.sum())
 
-        started = time.perf_counter()
-        report = run_live_parity(
-            clip,
-            tflite_model(i8, INT8),
-            [tflite_model(f32, FLOAT_TFLITE)],
-            work / "tflite",
-            block=args.block,
-        )
-        rows.append(_parity_row("float .tflite reference", report, time.perf_counter() - started))
-        print(report["line"])
-        ptq = args.run / "export" / "model_int8_ptq.tflite"
-        if ptq.is_file():  # post-training int8 of the float model: the float .tflite is its source
+        def compare(case: str, model, references, folder: str, **more) -> None:
+            """One timed ``run_live_parity`` on the clip: its row, its verdict line."""
             started = time.perf_counter()
             report = run_live_parity(
-                clip,
-                tflite_model(ptq, INT8),
-                [tflite_model(f32, FLOAT_TFLITE)],
-                work / "ptq",
-                block=args.block,
+                clip, model, references, work / folder, block=args.block, **more
             )
-            seconds = time.perf_counter() - started
-            rows.append(_parity_row("float .tflite, post-training int8", report, seconds))
+            rows.append(_parity_row(case, report, time.perf_counter() - started))
             print(report["line"])
+
+        float_ref = [tflite_model(f32, FLOAT_TFLITE)]
+        compare("float .tflite reference", tflite_model(i8, INT8), float_ref, "tflite")
+        ptq = args.run / "export" / "model_int8_ptq.tflite"
+        if ptq.is_file():  # post-training int8 of the float model: the float .tflite is its source
+            case = "float .tflite, post-training int8"
+            compare(case, tflite_model(ptq, INT8), [tflite_model(f32, FLOAT_TFLITE)], "ptq")
 
         qat = args.run / "qat" / "model_best.h5"
         try:
@@ -160,18 +152,8 @@ def main() -> None:
             from edgeseg.train.live_parity_run import keras_references
 
             refs, baselines = keras_references(args.run)
-            started = time.perf_counter()
-            report = run_live_parity(
-                clip,
-                tflite_model(i8, INT8),
-                refs,
-                work / "keras",
-                baselines=baselines,
-                block=args.block,
-            )
-            seconds = time.perf_counter() - started
-            rows.append(_parity_row("run's Keras models (QAT reference)", report, seconds))
-            print(report["line"])
+            case = "run's Keras models (QAT reference)"
+            compare(case, tflite_model(i8, INT8), refs, "keras", baselines=baselines)
         seg = _seg_rows(i8, dicom, work)
         print(
             f"DICOM SEG: {seg['seg_frames']} frames, {seg['seg_bytes'] / 1e6:.1f} MB, "

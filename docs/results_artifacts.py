@@ -200,6 +200,18 @@ def kib(value: Any) -> str:
     return "n/a" if v is None else f"{v / 1024:.1f}"
 
 
+def load_lines(load: Any) -> list[str]:
+    """The paragraph giving a benchmark's load average (1, 5, 15 min) before and after it."""
+    if not load:
+        return []
+    return [
+        "Load average (1, 5, 15 min) before and after: "
+        + ", ".join(fmt(v, 1) for v in as_list(load))
+        + " (other work on the machine competes for the same cores).",
+        "",
+    ]
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     def cells(row: Sequence[str]) -> str:
         return "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"

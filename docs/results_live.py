@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from results_artifacts import as_dict, as_list, dig, fmt, read_json, table, text
+from results_artifacts import as_dict, as_list, dig, fmt, load_lines, read_json, table, text
 
 LIVE_JSON = "benchmarks/results/live_stream.json"
 LIVE_COMMAND = ".venv/bin/python benchmarks/live_stream.py"
@@ -93,14 +93,7 @@ def render_live() -> list[str]:
             f"{text(stab.get('present_frames'))} frames.",
             "",
         ]
-    if load:
-        lines += [
-            "Load average (1, 5, 15 min) before and after: "
-            + ", ".join(fmt(v, 1) for v in load)
-            + " (the machine's other work competes for the same cores).",
-            "",
-        ]
-    return lines
+    return lines + load_lines(load)
 
 
 __all__ = ["LIVE_COMMAND", "LIVE_JSON", "render_live"]

@@ -3,7 +3,7 @@ export on a phantom cine loop (issue 13)."""
 
 from __future__ import annotations
 
-from results_artifacts import as_dict, as_list, fmt, read_json, table, text
+from results_artifacts import as_dict, as_list, fmt, load_lines, read_json, table, text
 
 LIVE_PARITY_JSON = "benchmarks/results/live_parity.json"
 LIVE_PARITY_COMMAND = ".venv/bin/python benchmarks/live_parity.py"
@@ -109,14 +109,7 @@ def render_live_parity() -> list[str]:
             "the SEG.",
             "",
         ]
-    if load:
-        lines += [
-            "Load average (1, 5, 15 min) before and after: "
-            + ", ".join(fmt(v, 1) for v in load)
-            + " (other work on the machine competes for the same cores).",
-            "",
-        ]
-    return lines
+    return lines + load_lines(load)
 
 
 __all__ = ["LIVE_PARITY_COMMAND", "LIVE_PARITY_JSON", "render_live_parity"]
