@@ -19,6 +19,7 @@ from edgeseg.errors import ConfigError
 CONFIG_NAME = "config.json"
 NORMALIZATIONS = ("none", "percentile", "equalize")
 DENOISERS = ("none", "median", "gaussian")
+LR_SCHEDULES = ("constant", "cosine")  # --lr-schedule (edgeseg.train.schedules)
 
 
 SEED_MAX = 2**32 - 1  # numpy's SeedSequence and default_rng take 0..2**32-1 here
@@ -163,9 +164,19 @@ class TrainSpec:
     # over the replicas; learning_rate is used as given, not scaled by the replica count.
     strategy: str = "default"
     replicas: int = 1
+    # edgeseg.train.schedules: "cosine" decays the learning rate over the epochs; ema > 0
+    # validates and saves an exponential moving average of the weights (this momentum).
+    lr_schedule: str = "constant"
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         check_seed(self.seed)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(
+                f"--lr-schedule {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}"
+            )
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"--ema {self.ema}: expected 0 (off) or a momentum below 1")
 
 
 @dataclass(frozen=True)

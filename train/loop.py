@@ -31,6 +31,7 @@ from edgeseg.runlock import run_lock
 from edgeseg.train.data import Augment, as_dataset
 from edgeseg.train.losses import LOSSES, hard_dice
 from edgeseg.train.models import build_model
+from edgeseg.train.schedules import WeightAverage, lr_callbacks
 from edgeseg.train.serialization import (
     BEST,
     CONFIG,
@@ -285,9 +286,10 @@ def train(
         tf.config.experimental.enable_op_determinism()  # same data + seed -> same weights
     state = read_state(run_dir) if resume else {}
     initial_epoch = int(state.get("epoch", -1)) + 1
+    # A resumed encoder run past its frozen epochs trains at a tenth of the learning rate.
+    unfrozen = bool(cfg.model.encoder) and 0 < cfg.train.freeze_encoder_epochs <= initial_epoch
     if resume:  # the network from config.json, weights + Adam state from the checkpoint
         model = load_model(run_dir / LAST, cfg)
-        unfrozen = cfg.model.encoder and 0 < cfg.train.freeze_encoder_epochs <= initial_epoch
         compile_model(model, cfg, cfg.train.learning_rate / 10 if unfrozen else None)
         restore_optimizer(model, run_dir / LAST)
     else:
@@ -298,11 +300,16 @@ def train(
     train_ds = as_dataset(train_arrays, cfg, augment, shuffle=True)
     val_ds = as_dataset(val_arrays, cfg, None, shuffle=False)
     checkpoint = CheckpointAndStop(run_dir, cfg.train.patience, state, log)
+    # WeightAverage after the checkpoint: the epoch's checkpoints hold the averaged weights.
+    average = [WeightAverage(cfg.train.ema)] if cfg.train.ema else []
     callbacks = [
         checkpoint,
+        *average,
         keras.callbacks.CSVLogger(str(run_dir / HISTORY), append=resume),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
     ]
+    t = cfg.train
+    lr_base = t.learning_rate / 10 if unfrozen else t.learning_rate
     # Keras's bar on a terminal; elsewhere (logs, CI) the one line per epoch above is enough.
     fit_verbose = verbose if sys.stdout.isatty() else 0
     frozen_until = cfg.train.freeze_encoder_epochs if cfg.model.encoder else 0
@@ -317,12 +324,13 @@ def train(
             validation_data=val_ds,
             epochs=min(frozen_until, cfg.train.epochs),
             initial_epoch=initial_epoch,
-            callbacks=callbacks,
+            callbacks=lr_callbacks(t.lr_schedule, t.learning_rate, t.epochs) + callbacks,
             verbose=fit_verbose,
         )
         initial_epoch = min(frozen_until, cfg.train.epochs)
         set_encoder_trainable(model, True)
         compile_model(model, cfg, learning_rate=cfg.train.learning_rate / 10)
+        lr_base = cfg.train.learning_rate / 10
         log(f"encoder unfrozen after epoch {initial_epoch}; learning rate / 10")
     if initial_epoch < cfg.train.epochs and not checkpoint.stopped_early and not checkpoint.nan:
         model.fit(
@@ -330,7 +338,7 @@ def train(
             validation_data=val_ds,
             epochs=cfg.train.epochs,
             initial_epoch=initial_epoch,
-            callbacks=callbacks,
+            callbacks=lr_callbacks(t.lr_schedule, lr_base, t.epochs) + callbacks,
             verbose=fit_verbose,
         )
     if checkpoint.nan:

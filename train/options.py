@@ -60,6 +60,8 @@ class TrainOptions:
     epochs: int = 50
     batch_size: int = 16
     lr: float = 1e-3
+    lr_schedule: str = "constant"
+    ema: float = 0.0
     loss: str = "dice_bce"
     patience: int = 15
     augment: bool = True
@@ -129,6 +131,8 @@ CONFIG_FIELDS: dict[str, tuple[str, ...]] = {
     "epochs": ("train.epochs",),
     "batch_size": ("train.batch_size",),
     "lr": ("train.learning_rate",),
+    "lr_schedule": ("train.lr_schedule",),
+    "ema": ("train.ema",),
     "loss": ("train.loss",),
     "val_fraction": ("train.val_fraction",),
     "seed": ("train.seed",),

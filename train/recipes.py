@@ -41,6 +41,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "slim": SLIM,
     # The same, trained longer: wave 1's best epoch is near its last (47-48 of 50).
     "slim_long": {**SLIM, "epochs": 80, "patience": 20},
+    # Issue 17's second round: the slim network with a cosine learning-rate decay over 80
+    # epochs (no early stop: the schedule needs its end), and with a moving average of the
+    # weights (momentum 0.98: about 50 steps, 4 epochs of usgra-seg) scored and saved.
+    "slim_cos": {**SLIM, "epochs": 80, "patience": 80, "lr_schedule": "cosine"},
+    "slim_cos_ema": {**SLIM, "epochs": 80, "patience": 80, "lr_schedule": "cosine", "ema": 0.98},
     # Separable below the first level, 16 filters there: 111k weights, 75 MMAC.
     "lite": {**WAVE1, "arch": "resunet_lite", "base_filters": 16},
 }

@@ -74,6 +74,17 @@ def train(
     epochs: Annotated[int, typer.Option(help="Training epochs (at most).")] = 50,
     batch_size: Annotated[int, typer.Option(help="Frames per training step.")] = 16,
     lr: Annotated[float, typer.Option(help="Adam learning rate (above 0).")] = 1e-3,
+    lr_schedule: Annotated[
+        str,
+        typer.Option(help="constant, or cosine: decay --lr to 1% of it over --epochs."),
+    ] = "constant",
+    ema: Annotated[
+        float,
+        typer.Option(
+            help="0: off; a momentum such as 0.9: validate and save a moving average of the "
+            "weights."
+        ),
+    ] = 0.0,
     loss: Annotated[str, typer.Option(help="dice or dice_bce.")] = "dice_bce",
     patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 15,
     augment: Annotated[bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")] = True,
@@ -126,7 +137,8 @@ def train(
     preset: Annotated[
         str | None,
         typer.Option(
-            help="A named recipe: wave1 (the default's), slim, slim_long or lite; "
+            help="A named recipe: wave1 (the default's), slim, slim_long, slim_cos, slim_cos_ema "
+            "or lite; "
             "flags given as well override it."
         ),
     ] = None,
