@@ -121,6 +121,8 @@ def test_every_table_row_reaches_the_run_config(tmp_path):
         "epochs": 7,
         "batch_size": 3,
         "lr": 0.02,
+        "lr_schedule": "cosine",
+        "ema": 0.9,
         "loss": "dice",
         "val_fraction": 0.3,
         "seed": 9,
@@ -144,3 +146,22 @@ def test_every_table_row_reaches_the_run_config(tmp_path):
         for target in CONFIG_FIELDS[name]:
             section, field = target.split(".")
             assert got[section][field] == value != default[section][field], target
+
+
+def test_train_flags_default_to_the_options_defaults():
+    """`edgeseg train --help` shows, and a flag left out uses, TrainOptions' own default."""
+    import typer.main
+
+    from edgeseg.cli import app
+    from edgeseg.train.options import OPTION_DEFAULTS
+
+    command = typer.main.get_command(app).commands["train"]
+    flags = {p.name: p.default for p in command.params}
+    shared = set(flags) & set(OPTION_DEFAULTS)
+    assert {"arch", "epochs", "lr_schedule", "ema", "patience"} <= shared
+    for name in shared:
+        want = OPTION_DEFAULTS[name]
+        got = flags[name]
+        assert (str(got) if isinstance(want, Path) else got) == (
+            str(want) if isinstance(want, Path) else want
+        ), name

@@ -93,6 +93,12 @@ class TrainOptions:
 
 
 OPTION_NAMES = tuple(f.name for f in dataclasses.fields(TrainOptions))
+# The defaults ``edgeseg train``'s flags show and use (one place: the dataclass above).
+OPTION_DEFAULTS: dict[str, Any] = {
+    f.name: f.default
+    for f in dataclasses.fields(TrainOptions)
+    if f.default is not dataclasses.MISSING
+}
 
 # Whole-number options: (lowest, highest) accepted.
 COUNTS: dict[str, tuple[int, int]] = {

@@ -24,6 +24,7 @@ from edgeseg.cli.common import (
 from edgeseg.config import QAT_LEARNING_RATE
 from edgeseg.metrics import DEFAULT_POLICY
 from edgeseg.train.distribute import JOIN_TIMEOUT_S
+from edgeseg.train.options import OPTION_DEFAULTS
 
 
 @app.command()
@@ -57,9 +58,13 @@ def train(
             help="resunet (default), unet, attention_unet, unetpp or fcn; ImageNet-encoder "
             "U-Nets come through --encoder (mnv2_unet is an alias of --encoder mobilenetv2)."
         ),
-    ] = "resunet",
-    base_filters: Annotated[int, typer.Option(help="Filters at the first level.")] = 12,
-    depth: Annotated[int, typer.Option(help="Number of down-sampling levels.")] = 3,
+    ] = OPTION_DEFAULTS["arch"],
+    base_filters: Annotated[
+        int, typer.Option(help="Filters at the first level.")
+    ] = OPTION_DEFAULTS["base_filters"],
+    depth: Annotated[int, typer.Option(help="Number of down-sampling levels.")] = OPTION_DEFAULTS[
+        "depth"
+    ],
     stem_stride: Annotated[
         int | None,
         typer.Option(
@@ -71,23 +76,33 @@ def train(
         bool, typer.Option(help="With --stem-stride 2: a full-resolution refinement head.")
     ] = False,
     presence: Annotated[bool, typer.Option(help="Add the nerve-presence head.")] = True,
-    epochs: Annotated[int, typer.Option(help="Training epochs (at most).")] = 50,
-    batch_size: Annotated[int, typer.Option(help="Frames per training step.")] = 16,
-    lr: Annotated[float, typer.Option(help="Adam learning rate (above 0).")] = 1e-3,
+    epochs: Annotated[int, typer.Option(help="Training epochs (at most).")] = OPTION_DEFAULTS[
+        "epochs"
+    ],
+    batch_size: Annotated[int, typer.Option(help="Frames per training step.")] = OPTION_DEFAULTS[
+        "batch_size"
+    ],
+    lr: Annotated[float, typer.Option(help="Adam learning rate (above 0).")] = OPTION_DEFAULTS[
+        "lr"
+    ],
     lr_schedule: Annotated[
         str,
         typer.Option(help="constant, or cosine: decay --lr to 1% of it over --epochs."),
-    ] = "constant",
+    ] = OPTION_DEFAULTS["lr_schedule"],
     ema: Annotated[
         float,
         typer.Option(
             help="0: off; a momentum such as 0.9: validate and save a moving average of the "
             "weights."
         ),
-    ] = 0.0,
-    loss: Annotated[str, typer.Option(help="dice or dice_bce.")] = "dice_bce",
-    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 15,
-    augment: Annotated[bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")] = True,
+    ] = OPTION_DEFAULTS["ema"],
+    loss: Annotated[str, typer.Option(help="dice or dice_bce.")] = OPTION_DEFAULTS["loss"],
+    patience: Annotated[
+        int, typer.Option(help="Early-stopping patience (epochs).")
+    ] = OPTION_DEFAULTS["patience"],
+    augment: Annotated[
+        bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")
+    ] = OPTION_DEFAULTS["augment"],
     threshold: Annotated[float, typer.Option(help="Mask threshold recorded for later.")] = 0.5,
     min_area: Annotated[int, typer.Option(help="Drop components smaller than this (pixels).")] = 0,
     largest_component: Annotated[
