@@ -121,6 +121,13 @@ def evaluate_run(run_dir: Path, test_data: Path, qat: bool) -> dict:
             best_val_dice=float(state["best_val_dice"]),
         )
         _save(cache, found)
+    if "float_flip" not in found:
+        from edgeseg.evaluation.predictions import keras_predictor
+
+        model = load_model(model_path(run_dir, "best"))
+        rows = evaluate_samples(samples, contract_for(cfg), flip_averaged(keras_predictor(model)))
+        found["float_flip"] = _scores(rows, classes)
+        _save(cache, found)
     if qat and "int8" not in found:
         from edgeseg.convert.tflite import export
         from edgeseg.edge_runtime.segmenter import Segmenter
@@ -135,6 +142,19 @@ def evaluate_run(run_dir: Path, test_data: Path, qat: bool) -> dict:
         found["int8_bytes"] = int(result.bytes)
         _save(cache, found)
     return found
+
+
+def flip_averaged(predict):
+    """Test-time flip: the mean of a predictor's probabilities on the frame and on its mirror
+    image (mirrored back); twice the invokes per frame."""
+
+    def predict_both(images: np.ndarray):
+        probs, presence = predict(images)
+        mirrored, presence_m = predict(images[:, :, ::-1].copy())
+        probs = (probs + mirrored[:, :, ::-1]) / 2.0
+        return probs, None if presence is None else (presence + presence_m) / 2.0
+
+    return predict_both
 
 
 def _save(path: Path, data: dict) -> None:
@@ -232,6 +252,18 @@ def summarize(cands: dict[str, dict], reference: str) -> dict:
                     diff = paired_diff(c, cands[base], kind, cls)
                     if diff is not None:
                         cls_row[f"{kind}_diff_vs_{base}"] = diff
+            flip = _by_seed(c, "float_flip")
+            if flip:
+                from edgeseg.stats import bootstrap_diff_ci
+
+                seeds = sorted(flip)
+                with_flip = np.mean([flip[s]["float_flip"][cls] for s in seeds], axis=0)
+                plain = np.mean([flip[s]["float"][cls] for s in seeds], axis=0)
+                cls_row["flip_minus_float"] = {
+                    **_ci(bootstrap_diff_ci(with_flip, plain), "mean_diff"),
+                    "seeds": seeds,
+                    "flip_mean": float(np.mean(with_flip)),
+                }
             both = sorted(set(_by_seed(c, "int8")) & set(_by_seed(c, "float")))
             if both:
                 runs = _by_seed(c, "int8")

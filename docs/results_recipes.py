@@ -126,6 +126,7 @@ def render_recipes() -> list[str]:
             for name, row in cands.items()
         ],
     )
+    lines += _flip(cands)
     lines += _multiclass(cands, ref)
     lines += ["The issue's acceptance for a new default, per candidate:", ""]
     checks = list(as_dict(dig(next(iter(cands.values()), {}), "acceptance", "checks")))
@@ -185,4 +186,22 @@ def _multiclass(cands: dict, ref: str) -> list[str]:
             ],
             rows,
         ),
+    ]
+
+
+def _flip(cands: dict) -> list[str]:
+    """Test-time flip of each candidate's float model: its nerve Dice and the frame-paired gain."""
+    rows = []
+    for name, row in cands.items():
+        flip = dig(row, "classes", "nerve", "flip_minus_float")
+        if isinstance(flip, dict):
+            rows.append([name, fmt(flip.get("flip_mean")), _diff(flip)])
+    if not rows:
+        return []
+    return [
+        "Test-time flip (the mean of the probabilities on the frame and on its mirror image): "
+        "twice the invokes per frame, so it doubles the int8 cost above; float models, "
+        "seed-averaged per frame:",
+        "",
+        *table(["candidate", "float nerve Dice with flip", "flip - plain [95% CI]"], rows),
     ]

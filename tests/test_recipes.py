@@ -187,3 +187,38 @@ def test_benchmark_candidate_syntax():
         {"classes": "nerve=1,vessel=2", "epochs": 60},
         [0],
     )
+
+
+def _benchmark():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import dice_per_mac
+    finally:
+        sys.path.pop(0)
+    return dice_per_mac
+
+
+def test_test_time_flip_averages_the_frame_and_its_mirror():
+    flip_averaged = _benchmark().flip_averaged
+    images = np.arange(2 * 4 * 6, dtype=np.uint8).reshape(2, 4, 6)
+
+    def left_half(batch):  # probability 1 on the left half of whatever frame it is given
+        probs = np.zeros((*batch.shape, 1), np.float32)
+        probs[:, :, :3] = 1.0
+        return probs, np.full(len(batch), 0.2) + (batch[:, 0, 0] > 26)
+
+    probs, presence = flip_averaged(left_half)(images)
+    assert probs.shape == (2, 4, 6, 1)
+    np.testing.assert_array_equal(probs, 0.5)  # left half of the frame + of the mirror, halved
+    # Presence: the mean of the two passes (the mirrored frame's corner pixel differs).
+    mirrored = images[:, :, ::-1]
+    want = (0.2 + (images[:, 0, 0] > 26) + 0.2 + (mirrored[:, 0, 0] > 26)) / 2
+    np.testing.assert_allclose(presence, want)
+    np.testing.assert_allclose(presence, [0.2, 0.7])  # frame 2: only its mirror's corner is > 26
+
+    def mirror_equivariant(batch):  # the frame's own pixels: the flip changes nothing
+        return batch[..., None].astype(np.float32) / 255.0, None
+
+    probs, presence = flip_averaged(mirror_equivariant)(images)
+    np.testing.assert_allclose(probs[..., 0], images / 255.0, rtol=1e-6)
+    assert presence is None
