@@ -6,7 +6,8 @@ Usage: python benchmarks/dice_per_mac.py [--data D] [--test-data D/test]
 
 For each candidate (a preset of ``edgeseg.train.recipes``, or ``NAME=PRESET:OPTION=VALUE,...``
 for a variant, e.g. ``slim_2class=slim:classes=nerve=1;vessel=2``; ``@0;1`` at the end: these
-seeds instead of ``--seeds``) and seed: train on the
+seeds instead of ``--seeds``; ``teacher=@wave1;slim``: distil from every seed's run of those
+earlier candidates) and seed: train on the
 training folder (the run's subject-wise train/validation split picks the checkpoint; the test
 split is only scored), evaluate the float model on the test split, QAT fine-tune (5 epochs) and
 export int8, evaluate the int8 ``.tflite`` through ``edge_runtime`` on the same frames. Finished
@@ -66,6 +67,19 @@ def parse_candidate(text: str) -> tuple[str, str, dict[str, Any], list[int] | No
         key, value = pair.split("=", 1)
         overrides[key] = _value(value.replace(";", ","))
     return name, preset, overrides, seeds
+
+
+def resolve_teachers(overrides: dict, cands: dict, out: Path) -> dict:
+    """``teacher=@NAME;NAME`` -> every seed's run folder of those (earlier) candidates."""
+    value = overrides.get("teacher")
+    if not isinstance(value, str) or not value.startswith("@"):
+        return overrides
+    runs = []
+    for name in value[1:].split(","):
+        if name not in cands:
+            raise SystemExit(f"teacher {name!r} must be a candidate listed before its student")
+        runs += [str(out / f"{name}_s{seed}") for seed in cands[name]["seeds"]]
+    return {**overrides, "teacher": ",".join(runs)}
 
 
 def _value(text: str) -> Any:
@@ -349,6 +363,7 @@ def main() -> None:
     cands: dict[str, dict] = {}
     for text in args.candidates.split(" "):
         name, preset, overrides, own_seeds = parse_candidate(text)
+        overrides = resolve_teachers(overrides, cands, Path(args.out))
         runs = []
         for seed in own_seeds or seeds:
             run_dir = Path(args.out) / f"{name}_s{seed}"

@@ -168,9 +168,14 @@ class TrainSpec:
     # validates and saves an exponential moving average of the weights (this momentum).
     lr_schedule: str = "constant"
     ema: float = 0.0
+    # edgeseg.train.distill: teacher run folders (absolute paths) and the soft masks' weight.
+    teachers: tuple[str, ...] = ()
+    distill_weight: float = 1.0
 
     def __post_init__(self) -> None:
         check_seed(self.seed)
+        if not (math.isfinite(self.distill_weight) and self.distill_weight > 0):
+            raise ConfigError(f"--distill-weight {self.distill_weight}: expected a number above 0")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(
                 f"--lr-schedule {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}"
@@ -268,6 +273,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "bool": (bool,),
     "str": (str,),
     "tuple[float, float]": (list, tuple),
+    "tuple[str, ...]": (list, tuple),
 }
 
 

@@ -70,12 +70,26 @@ def read_state(run_dir: Path) -> dict:
     return load_state(path) if path.is_file() else {}
 
 
-def compile_model(model: keras.Model, cfg: RunConfig, learning_rate: float | None = None) -> None:
-    """Adam + the configured segmentation loss (+ BCE on the presence head), hard Dice metric."""
+def compile_model(
+    model: keras.Model,
+    cfg: RunConfig,
+    learning_rate: float | None = None,
+    distill: bool = False,
+) -> None:
+    """Adam + the configured segmentation loss (+ BCE on the presence head), hard Dice metric.
+
+    ``distill``: the mask targets carry the teachers' soft masks too (``edgeseg.train.distill``).
+    """
     if cfg.train.loss not in LOSSES:
         raise ConfigError(f"--loss {cfg.train.loss!r} is not one of {', '.join(LOSSES)}")
     losses: list = [LOSSES[cfg.train.loss]]
     metrics: list = [[hard_dice]]
+    if distill:
+        from edgeseg.train.distill import distillation_loss, on_hard_masks
+
+        n = len(cfg.classes)
+        losses = [distillation_loss(losses[0], n, cfg.train.distill_weight)]
+        metrics = [[on_hard_masks(hard_dice, n)]]
     weights = [1.0]
     if cfg.model.presence_head:
         losses.append(keras.losses.BinaryCrossentropy())
@@ -279,6 +293,11 @@ def train(
     run_dir = Path(run_dir)
     check_learning_rate(cfg.train.learning_rate)
     start = time.time()
+    distill = bool(cfg.train.teachers)
+    if distill:  # before the seed: the student starts from the weights it would without
+        from edgeseg.train.distill import distillation_arrays
+
+        train_arrays, val_arrays = distillation_arrays(cfg, train_arrays, val_arrays, log)
     keras.utils.set_random_seed(cfg.train.seed)
     if cfg.train.deterministic:
         import tensorflow as tf
@@ -290,11 +309,11 @@ def train(
     unfrozen = bool(cfg.model.encoder) and 0 < cfg.train.freeze_encoder_epochs <= initial_epoch
     if resume:  # the network from config.json, weights + Adam state from the checkpoint
         model = load_model(run_dir / LAST, cfg)
-        compile_model(model, cfg, cfg.train.learning_rate / 10 if unfrozen else None)
+        compile_model(model, cfg, cfg.train.learning_rate / 10 if unfrozen else None, distill)
         restore_optimizer(model, run_dir / LAST)
     else:
         model = build_from_config(cfg)
-        compile_model(model, cfg)
+        compile_model(model, cfg, distill=distill)
     cfg.save(run_dir)
     augment = Augment() if cfg.train.augment else None
     train_ds = as_dataset(train_arrays, cfg, augment, shuffle=True)
@@ -318,7 +337,7 @@ def train(
         from edgeseg.train.encoders import set_encoder_trainable
 
         set_encoder_trainable(model, False)
-        compile_model(model, cfg)
+        compile_model(model, cfg, distill=distill)
         model.fit(
             train_ds,
             validation_data=val_ds,
@@ -329,7 +348,7 @@ def train(
         )
         initial_epoch = min(frozen_until, cfg.train.epochs)
         set_encoder_trainable(model, True)
-        compile_model(model, cfg, learning_rate=cfg.train.learning_rate / 10)
+        compile_model(model, cfg, learning_rate=cfg.train.learning_rate / 10, distill=distill)
         lr_base = cfg.train.learning_rate / 10
         log(f"encoder unfrozen after epoch {initial_epoch}; learning rate / 10")
     if initial_epoch < cfg.train.epochs and not checkpoint.stopped_early and not checkpoint.nan:

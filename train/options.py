@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeseg.config import (
+    CONFIG_NAME,
     QAT_LEARNING_RATE,
     ModelSpec,
     PostProcess,
@@ -27,6 +28,7 @@ from edgeseg.config import (
     check_count,
     check_learning_rate,
     default_stem_stride,
+    load_config,
     parse_classes,
 )
 from edgeseg.errors import ConfigError
@@ -62,6 +64,8 @@ class TrainOptions:
     lr: float = 1e-3
     lr_schedule: str = "constant"
     ema: float = 0.0
+    teacher: str | None = None
+    distill_weight: float = 1.0
     loss: str = "dice_bce"
     patience: int = 15
     augment: bool = True
@@ -139,6 +143,7 @@ CONFIG_FIELDS: dict[str, tuple[str, ...]] = {
     "lr": ("train.learning_rate",),
     "lr_schedule": ("train.lr_schedule",),
     "ema": ("train.ema",),
+    "distill_weight": ("train.distill_weight",),
     "loss": ("train.loss",),
     "val_fraction": ("train.val_fraction",),
     "seed": ("train.seed",),
@@ -201,6 +206,7 @@ def check_options(opt: TrainOptions) -> TrainOptions:
     subject_pattern(opt.subject_regex)  # a bad regex fails here, before any work
     parse_classes(opt.classes)
     check_strategy(opt.strategy, opt.workers)
+    check_teachers(opt)
     return opt
 
 
@@ -250,9 +256,52 @@ def sections(opt: TrainOptions) -> dict[str, Any]:
     arch = f"{opt.encoder}_unet" if opt.encoder else opt.arch
     stem = default_stem_stride(arch) if opt.stem_stride is None else opt.stem_stride
     values["model"].update(arch=arch, stem_stride=stem)
+    values["train"]["teachers"] = tuple(str(p.resolve()) for p in parse_teachers(opt.teacher))
     built = {section: SECTIONS[section](**fields) for section, fields in values.items()}
     check_postprocess(built["postprocess"])
     return built
+
+
+def parse_teachers(text: str | None) -> tuple[Path, ...]:
+    """``--teacher`` (run folders separated by commas) -> paths; ConfigError for one that is not
+    a training run (``edgeseg.train.distill`` checks its best checkpoint when it loads it)."""
+    if not text:
+        return ()
+    paths = tuple(Path(p.strip()) for p in text.split(",") if p.strip())
+    if not paths:
+        raise ConfigError(f"--teacher {text!r}: expected run folders separated by commas")
+    for path in paths:
+        if not (path / CONFIG_NAME).is_file():
+            raise ConfigError(
+                f"--teacher {path}: not an edgeseg training run (no {CONFIG_NAME}); train the "
+                f"teacher first: edgeseg train --data DIR --out {path}"
+            )
+    return paths
+
+
+def check_teacher(teacher: RunConfig, student: RunConfig, path: Path) -> None:
+    """ConfigError unless ``teacher`` sees frames as the student does and has its classes."""
+    if teacher.preprocessing != student.preprocessing:
+        raise ConfigError(
+            f"--teacher {path} prepares frames differently ({teacher.preprocessing}) from this "
+            f"run ({student.preprocessing}): train the teacher with the same --size, "
+            "--normalize, --clahe and --denoise"
+        )
+    if teacher.class_names != student.class_names:
+        raise ConfigError(
+            f"--teacher {path} has classes {', '.join(teacher.class_names)}, this run "
+            f"{', '.join(student.class_names)}: pass the same --classes"
+        )
+
+
+def check_teachers(opt: TrainOptions) -> None:
+    """Each ``--teacher`` run sees frames as this run will, and has its classes."""
+    teachers = parse_teachers(opt.teacher)
+    if not teachers:
+        return
+    student = RunConfig(classes=parse_classes(opt.classes), **sections(opt))
+    for path in teachers:
+        check_teacher(load_config(path), student, path)
 
 
 def config_from_options(opt: TrainOptions, layout: str) -> RunConfig:

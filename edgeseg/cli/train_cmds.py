@@ -96,6 +96,16 @@ def train(
             "weights."
         ),
     ] = OPTION_DEFAULTS["ema"],
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            help="Distil from trained runs: RUN[,RUN...] (their mean probabilities are soft "
+            "targets; same --size and --classes)."
+        ),
+    ] = OPTION_DEFAULTS["teacher"],
+    distill_weight: Annotated[
+        float, typer.Option(help="With --teacher: the soft targets' loss weight.")
+    ] = OPTION_DEFAULTS["distill_weight"],
     loss: Annotated[str, typer.Option(help="dice or dice_bce.")] = OPTION_DEFAULTS["loss"],
     patience: Annotated[
         int, typer.Option(help="Early-stopping patience (epochs).")
