@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,10 @@ def parse_candidate(text: str) -> tuple[str, str, dict[str, Any], list[int] | No
     In values ``;`` stands for ``,`` (class maps) and numbers are parsed.
     """
     seeds = None
-    if "@" in text:
-        text, _, seed_text = text.rpartition("@")
-        seeds = [int(v) for v in seed_text.split(";")]
+    tail = re.search(r"@([0-9;]+)$", text)
+    if tail:
+        text = text[: tail.start()]
+        seeds = [int(v) for v in tail.group(1).split(";")]
     if "=" not in text.split(":")[0]:
         return text, text, {}, seeds
     name, rest = text.split("=", 1)

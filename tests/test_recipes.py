@@ -187,6 +187,14 @@ def test_benchmark_candidate_syntax():
         {"classes": "nerve=1,vessel=2", "epochs": 60},
         [0],
     )
+    # An @ inside a value (teacher=@CANDIDATES) is not a seed list; one at the end is.
+    assert parse_candidate("kd=slim:teacher=@wave1;slim") == (
+        "kd",
+        "slim",
+        {"teacher": "@wave1,slim"},
+        None,
+    )
+    assert parse_candidate("kd=slim:teacher=@wave1@0;2")[3] == [0, 2]
 
 
 def _benchmark():
