@@ -58,7 +58,9 @@ def render_recipes() -> list[str]:
         f"Every candidate trained on the training folder ({data.get('data')}) with its own "
         "subject-wise train/validation split per seed (validation picks the checkpoint), then "
         f"scored on the {data.get('test_data')} frames; QAT {data.get('qat_epochs')} epochs, "
-        "int8 export (uint8 I/O), the int8 file run through `edge_runtime` on the same frames. "
+        "int8 export (uint8 I/O); also post-training int8 (PTQ) of the best float checkpoint "
+        "calibrated on the run's own training frames; each int8 file run through `edge_runtime` "
+        "on the same frames. "
         "Dice: mean over seeds of the per-seed test mean (sd over seeds), and a 95% bootstrap CI "
         "over frames of the seed-averaged per-frame Dice. Differences: frame-paired, "
         "seed-averaged over the seeds both have, 95% bootstrap CI. Cost: parameters and MACs "
@@ -86,6 +88,8 @@ def render_recipes() -> list[str]:
                 _dice(nerve.get("float")),
                 _dice(nerve.get("int8")),
                 fmt(dig(nerve, "int8_minus_float", "mean"), signed=True),
+                _dice(nerve.get("int8_ptq")),
+                fmt(dig(nerve, "int8_ptq_minus_float", "mean"), signed=True),
                 _diff(nerve.get(f"float_diff_vs_{ref}")) if name != ref else "(reference)",
             ]
         )
@@ -98,8 +102,10 @@ def render_recipes() -> list[str]:
             "int8 file",
             "int8 invoke ms (p10-p90)",
             "float nerve Dice",
-            "int8 nerve Dice",
-            "int8 - float",
+            "int8 (QAT) nerve Dice",
+            "QAT int8 - float",
+            "int8 (PTQ) nerve Dice",
+            "PTQ int8 - float",
             f"float Dice - {ref} [95% CI]",
         ],
         rows,
@@ -109,13 +115,21 @@ def render_recipes() -> list[str]:
         "",
     ]
     lines += table(
-        ["candidate", "seeds", "float per seed", "int8 per seed", "best epoch / epochs run"],
+        [
+            "candidate",
+            "seeds",
+            "float per seed",
+            "int8 (QAT) per seed",
+            "int8 (PTQ) per seed",
+            "best epoch / epochs run",
+        ],
         [
             [
                 name,
                 ", ".join(str(s) for s in row.get("seeds", [])),
                 _per_seed(dig(row, "classes", "nerve", "float")),
                 _per_seed(dig(row, "classes", "nerve", "int8")),
+                _per_seed(dig(row, "classes", "nerve", "int8_ptq")),
                 ", ".join(
                     f"{b}/{e}"
                     for b, e in zip(
