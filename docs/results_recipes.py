@@ -140,6 +140,7 @@ def render_recipes() -> list[str]:
             for name, row in cands.items()
         ],
     )
+    lines += _teachers(cands)
     lines += _flip(cands)
     lines += _multiclass(cands, ref)
     lines += ["The issue's acceptance for a new default, per candidate:", ""]
@@ -219,3 +220,20 @@ def _flip(cands: dict) -> list[str]:
         "",
         *table(["candidate", "float nerve Dice with flip", "flip - plain [95% CI]"], rows),
     ]
+
+
+def _teachers(cands: dict) -> list[str]:
+    """Each distilled candidate's teachers and their ensemble's test Dice."""
+    lines = []
+    for name, row in cands.items():
+        ens = as_dict(row.get("teacher_ensemble"))
+        if not ens:
+            continue
+        dice = as_dict(ens.get("nerve_dice"))
+        lines.append(
+            f"- {name} distils from {len(ens.get('runs', []))} runs "
+            f"({', '.join(ens.get('runs', []))}); their ensemble (mean probability) scores "
+            f"nerve Dice {fmt(dice.get('mean'))} [{fmt(dice.get('low'))}, {fmt(dice.get('high'))}] "
+            "on the test split."
+        )
+    return [*lines, ""] if lines else []
