@@ -143,7 +143,11 @@ def render_recipes() -> list[str]:
     lines += _teachers(cands)
     lines += _flip(cands)
     lines += _multiclass(cands, ref)
-    lines += ["The issue's acceptance for a new default, per candidate:", ""]
+    lines += [
+        "The issue's acceptance for a new default, per candidate (parity, the last criterion, "
+        "is judged by `edgeseg parity` on a winner's int8 file, not here):",
+        "",
+    ]
     checks = list(as_dict(dig(next(iter(cands.values()), {}), "acceptance", "checks")))
     lines += table(
         ["candidate", *checks, "all met"],
@@ -161,7 +165,7 @@ def render_recipes() -> list[str]:
     lines.append(
         f"- default of `edgeseg train`: **{ref} (unchanged)**: no candidate meets every criterion"
         if not winners
-        else f"- candidates meeting every criterion: {', '.join(winners)}"
+        else f"- candidates meeting every criterion measured here: {', '.join(winners)}"
     )
     lines.append("")
     return lines

@@ -230,3 +230,35 @@ def test_test_time_flip_averages_the_frame_and_its_mirror():
     probs, presence = flip_averaged(mirror_equivariant)(images)
     np.testing.assert_allclose(probs[..., 0], images / 255.0, rtol=1e-6)
     assert presence is None
+
+
+def test_acceptance_needs_every_check_and_one_int8_route_that_keeps_the_float_dice():
+    acceptance = _benchmark().acceptance
+    ref = {"int8_invoke": {"median_ms": 2.5}}
+
+    def row(qat_drop, ptq_drop, low=0.01, ms=2.4, nbytes=263_040, seeds=(0, 1, 2)):
+        nerve = {"float_diff_vs_wave1": {"mean": 0.03, "low": low, "high": 0.05}}
+        for kind, drop in (("int8", qat_drop), ("int8_ptq", ptq_drop)):
+            if drop is not None:
+                nerve[f"{kind}_minus_float"] = {"mean": drop, "seeds": list(seeds)}
+        return {
+            "seeds": list(seeds),
+            "macs": 88_163_424,
+            "int8_bytes": nbytes,
+            "int8_invoke": {"median_ms": ms},
+            "classes": {"nerve": nerve},
+        }
+
+    def passes(r):
+        return acceptance(r, ref, "wave1")["all"]
+
+    assert passes(row(-0.03, 0.001))  # QAT loses Dice, post-training int8 keeps it
+    assert passes(row(0.0, None))
+    assert not passes(row(-0.03, -0.01))  # neither int8 route keeps the float Dice
+    assert not passes(row(0.0, 0.0, low=-0.001))  # the CI reaches 0
+    assert not passes(row(0.0, 0.0, ms=2.6))  # slower than the reference
+    assert not passes(row(0.0, 0.0, nbytes=300_001))
+    assert not passes(row(0.0, 0.0, seeds=(0, 1)))
+    checks = acceptance(row(-0.03, 0.001), ref, "wave1")["checks"]
+    assert checks["int8 QAT Dice >= float - 0.005"] is False
+    assert checks["int8 PTQ Dice >= float - 0.005"] is True
