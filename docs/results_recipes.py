@@ -44,6 +44,14 @@ def _per_seed(stat: Any) -> str:
     return ", ".join(fmt(v) for v in values) if values else "n/a"
 
 
+def _vs_preset(name: str, row: dict, cands: dict, ref: str) -> str:
+    """The frame-paired difference from the preset a variant changes (``-`` for a preset)."""
+    preset = row.get("preset")
+    if preset == name or preset == ref or preset not in cands:
+        return "-"
+    return f"vs {preset}: " + _diff(dig(row, "classes", "nerve", f"float_diff_vs_{preset}"))
+
+
 def _check(value: Any) -> str:
     return {True: "yes", False: "**no**", None: "not measured"}.get(value, text(value))
 
@@ -91,6 +99,7 @@ def render_recipes() -> list[str]:
                 _dice(nerve.get("int8_ptq")),
                 fmt(dig(nerve, "int8_ptq_minus_float", "mean"), signed=True),
                 _diff(nerve.get(f"float_diff_vs_{ref}")) if name != ref else "(reference)",
+                _vs_preset(name, row, cands, ref),
             ]
         )
     lines += table(
@@ -107,6 +116,7 @@ def render_recipes() -> list[str]:
             "int8 (PTQ) nerve Dice",
             "PTQ int8 - float",
             f"float Dice - {ref} [95% CI]",
+            "float Dice - its preset [95% CI]",
         ],
         rows,
     )
