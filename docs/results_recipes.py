@@ -47,7 +47,7 @@ def _per_seed(stat: Any) -> str:
 def _vs_preset(name: str, row: dict, cands: dict, ref: str) -> str:
     """The frame-paired difference from the preset a variant changes (``-`` for a preset)."""
     preset = row.get("preset")
-    if preset == name or preset == ref or preset not in cands:
+    if preset in (name, ref) or preset not in cands:
         return "-"
     return f"vs {preset}: " + _diff(dig(row, "classes", "nerve", f"float_diff_vs_{preset}"))
 
