@@ -210,8 +210,12 @@ def ensemble_scores(teachers: str, test_data: Path, out: Path) -> dict:
     runs = [Path(p) for p in teachers.split(",")]
     cfg = load_config(runs[0])
     samples, _ = discover(test_data, "auto")
+    # One batch of every frame: each teacher is loaded once, not once per batch.
     rows = evaluate_samples(
-        samples, contract_for(cfg), lambda images: (teacher_probabilities(runs, images, cfg), None)
+        samples,
+        contract_for(cfg),
+        lambda images: (teacher_probabilities(runs, images, cfg), None),
+        batch=len(samples),
     )
     found = {"teachers": [r.name for r in runs], "float": _scores(rows, list(cfg.class_names))}
     out.mkdir(parents=True, exist_ok=True)
