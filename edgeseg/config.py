@@ -20,6 +20,7 @@ CONFIG_NAME = "config.json"
 NORMALIZATIONS = ("none", "percentile", "equalize")
 DENOISERS = ("none", "median", "gaussian")
 LR_SCHEDULES = ("constant", "cosine")  # --lr-schedule (edgeseg.train.schedules)
+AUGMENT_PROFILES = ("standard", "ultrasound")  # --augment-profile (edgeseg.train.data)
 
 
 SEED_MAX = 2**32 - 1  # numpy's SeedSequence and default_rng take 0..2**32-1 here
@@ -158,6 +159,7 @@ class TrainSpec:
     seed: int = 0
     patience: int = 15
     augment: bool = True
+    augment_profile: str = "standard"
     freeze_encoder_epochs: int = 0
     deterministic: bool = False
     # tf.distribute (edgeseg.train.distribute): batch_size is the global batch, split evenly
@@ -179,6 +181,11 @@ class TrainSpec:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(
                 f"--lr-schedule {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}"
+            )
+        if self.augment_profile not in AUGMENT_PROFILES:
+            raise ConfigError(
+                f"--augment-profile {self.augment_profile!r} is not one of "
+                f"{', '.join(AUGMENT_PROFILES)}"
             )
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"--ema {self.ema}: expected 0 (off) or a momentum below 1")

@@ -123,6 +123,7 @@ def test_every_table_row_reaches_the_run_config(tmp_path):
         "lr": 0.02,
         "lr_schedule": "cosine",
         "ema": 0.9,
+        "augment_profile": "ultrasound",
         "distill_weight": 0.5,
         "loss": "dice",
         "val_fraction": 0.3,

@@ -3,7 +3,9 @@
 Preprocessing (gray, resize, normalisation, CLAHE, denoise) happens once at load time in numpy
 (``edgeseg.datasets.load_arrays``), exactly as the runtime does it. Here only augmentation runs,
 per batch, inside the graph: horizontal flips, small affine (shift/scale/rotation), gain and
-contrast, multiplicative speckle noise.
+contrast, multiplicative speckle noise; the ``ultrasound`` profile (``--augment-profile``) makes
+them stronger and adds a gamma curve and a depth gain ramp (time-gain compensation set
+differently, top to bottom).
 """
 
 from __future__ import annotations
@@ -28,6 +30,30 @@ class Augment:
     gain: float = 0.15
     contrast: float = 0.15
     speckle: float = 0.08
+    # Off in the standard profile (whose random stream stays as it was):
+    gamma: float = 0.0  # pixel ** exp(u), u uniform in [-gamma, gamma]
+    depth_gain: float = 0.0  # gain ramp from 1 - d at the top to 1 + d at the bottom, |d| <= this
+
+
+# ``--augment-profile`` -> strengths (names in edgeseg.config.AUGMENT_PROFILES).
+AUGMENT_PROFILES: dict[str, Augment] = {
+    "standard": Augment(),
+    "ultrasound": Augment(
+        max_shift=0.10,
+        max_scale=0.20,
+        max_rotate_deg=15.0,
+        gain=0.25,
+        contrast=0.25,
+        speckle=0.12,
+        gamma=0.30,
+        depth_gain=0.30,
+    ),
+}
+
+
+def augment_for(train) -> Augment | None:
+    """The augmentation a run's ``TrainSpec`` asks for; None when ``augment`` is off."""
+    return AUGMENT_PROFILES[train.augment_profile] if train.augment else None
 
 
 def _affine_matrices(batch: int, height: int, width: int, aug: Augment, seed) -> tf.Tensor:
@@ -81,7 +107,21 @@ def augment_batch(images: tf.Tensor, masks: tf.Tensor, aug: Augment, seed) -> tu
     if aug.speckle:
         noise = tf.random.stateless_normal(tf.shape(images), seeds[4], stddev=aug.speckle)
         images = images * (1.0 + noise)
+    if aug.gamma or aug.depth_gain:
+        images = _tone_curves(tf.clip_by_value(images, 0.0, 1.0), aug, seed)
     return tf.clip_by_value(images, 0.0, 1.0), masks
+
+
+def _tone_curves(images: tf.Tensor, aug: Augment, seed) -> tf.Tensor:
+    """Gamma and depth gain ramp per frame (seeds folded from ``seed``, so the standard
+    profile's five draws stay the same)."""
+    batch, height = tf.shape(images)[0], tf.shape(images)[1]
+    s = tf.random.stateless_uniform(
+        [batch, 2], tf.random.experimental.stateless_fold_in(seed, 5), -1.0, 1.0
+    )
+    images = tf.pow(images, tf.exp(s[:, 0] * aug.gamma)[:, None, None, None])
+    depth = tf.linspace(-1.0, 1.0, height)[None, :, None, None]
+    return images * (1.0 + s[:, 1][:, None, None, None] * aug.depth_gain * depth)
 
 
 def to_model_inputs(images: np.ndarray) -> np.ndarray:

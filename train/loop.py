@@ -28,7 +28,7 @@ from edgeseg.config import RunConfig, check_learning_rate
 from edgeseg.errors import ConfigError, TrainingError
 from edgeseg.io import building_folder, write_text_atomic
 from edgeseg.runlock import run_lock
-from edgeseg.train.data import Augment, as_dataset
+from edgeseg.train.data import as_dataset, augment_for
 from edgeseg.train.losses import LOSSES, hard_dice
 from edgeseg.train.models import build_model
 from edgeseg.train.schedules import WeightAverage, lr_callbacks
@@ -315,7 +315,7 @@ def train(
         model = build_from_config(cfg)
         compile_model(model, cfg, distill=distill)
     cfg.save(run_dir)
-    augment = Augment() if cfg.train.augment else None
+    augment = augment_for(cfg.train)
     train_ds = as_dataset(train_arrays, cfg, augment, shuffle=True)
     val_ds = as_dataset(val_arrays, cfg, None, shuffle=False)
     checkpoint = CheckpointAndStop(run_dir, cfg.train.patience, state, log)

@@ -69,6 +69,7 @@ class TrainOptions:
     loss: str = "dice_bce"
     patience: int = 15
     augment: bool = True
+    augment_profile: str = "standard"
     threshold: float = 0.5
     min_area: int = 0
     largest_component: bool = False
@@ -149,6 +150,7 @@ CONFIG_FIELDS: dict[str, tuple[str, ...]] = {
     "seed": ("train.seed",),
     "patience": ("train.patience",),
     "augment": ("train.augment",),
+    "augment_profile": ("train.augment_profile",),
     "freeze_encoder_epochs": ("train.freeze_encoder_epochs",),
     "deterministic": ("train.deterministic",),
     "strategy": ("train.strategy",),

@@ -298,11 +298,9 @@ def _finetune(
             + ", ".join(f"{k} ({v})" for k, v in configs.items())
         )
     compile_model(qmodel, cfg, learning_rate=lr)
-    augment = None
-    if cfg.train.augment:
-        from edgeseg.train.data import Augment
+    from edgeseg.train.data import augment_for
 
-        augment = Augment()
+    augment = augment_for(cfg.train)
     train_ds = make_dataset(*train_arrays, batch, presence, augment, True, cfg.train.seed)
 
     with building_folder(out.parent) as work:  # the old qat/ stays until the new one is complete

@@ -113,6 +113,10 @@ def train(
     augment: Annotated[
         bool, typer.Option(help="Flips, affine, gain/contrast, speckle.")
     ] = OPTION_DEFAULTS["augment"],
+    augment_profile: Annotated[
+        str,
+        typer.Option(help="standard, or ultrasound: stronger, plus gamma and a depth gain ramp."),
+    ] = OPTION_DEFAULTS["augment_profile"],
     threshold: Annotated[float, typer.Option(help="Mask threshold recorded for later.")] = 0.5,
     min_area: Annotated[int, typer.Option(help="Drop components smaller than this (pixels).")] = 0,
     largest_component: Annotated[
