@@ -280,16 +280,22 @@ def _by_seed(c: dict, kind: str) -> dict[int, dict]:
 
 def paired_diff(c: dict, base: dict, kind: str, cls: str) -> dict | None:
     """Frame-paired bootstrap CI of (c - base) per-frame Dice, each averaged over the seeds both
-    have; None without a common seed."""
-    from edgeseg.stats import bootstrap_diff_ci
+    have (plus the CI that resamples those seeds too); None without a common seed."""
+    from edgeseg.stats import bootstrap_diff_ci, seed_frame_diff_ci
 
     mine, theirs = _by_seed(c, kind), _by_seed(base, kind)
     common = sorted(set(mine) & set(theirs))
     if not common or cls not in theirs[common[0]]["classes"]:
         return None
-    a = np.mean([mine[s][kind][cls] for s in common], axis=0)
-    b = np.mean([theirs[s][kind][cls] for s in common], axis=0)
-    return {**_ci(bootstrap_diff_ci(a, b), "mean_diff"), "seeds": common}
+    a = np.asarray([mine[s][kind][cls] for s in common])
+    b = np.asarray([theirs[s][kind][cls] for s in common])
+    both = seed_frame_diff_ci(a, b)
+    return {
+        **_ci(bootstrap_diff_ci(a.mean(axis=0), b.mean(axis=0)), "mean_diff"),
+        "seeds": common,
+        # Conservative: the seeds resampled as well as the frames (edgeseg.stats).
+        "seeds_and_frames": {"low": both["ci_low"], "high": both["ci_high"]},
+    }
 
 
 def summarize(cands: dict[str, dict], reference: str) -> dict:

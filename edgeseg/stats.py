@@ -7,7 +7,8 @@
 - ``clopper_pearson``: the exact binomial interval of a proportion (e.g. frames that flip).
 - ``wilcoxon`` and ``paired_ttest`` wrap ``scipy.stats`` (imported when called; scipy comes with
   the ``train`` and ``dev`` extras); ``holm`` adjusts a family of p-values; ``bootstrap_diff_ci``
-  is the bootstrap CI of the mean paired difference.
+  is the bootstrap CI of the mean paired difference; ``seed_frame_diff_ci`` also resamples the
+  training seeds of two recipes (their seed-to-seed spread widens the interval).
 
 Pairs where either score is NaN are dropped first (``edgeseg.metrics`` gives NaN for frames a
 policy leaves out); the number of pairs used is always returned.
@@ -236,6 +237,41 @@ def bootstrap_diff_ci(
     ci = bootstrap_ci(x - y, g, n_boot=n_boot, level=level, seed=seed)
     ci["mean_diff"] = ci.pop("mean")
     return ci
+
+
+def seed_frame_diff_ci(
+    a_runs: Any, b_runs: Any, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> dict:
+    """Difference of two recipes' mean per-frame scores, ``a_runs`` (seeds, frames) minus
+    ``b_runs`` (seeds, frames), with a two-level bootstrap CI.
+
+    Each replicate draws the frames once (the pairing is kept) and, independently, each recipe's
+    seeds with replacement, so a recipe whose few seeds happened to land high or low is not
+    taken as a fixed truth (a frame-only bootstrap of seed means treats the seeds as fixed).
+    Returns ``mean_diff``, ``ci_low``, ``ci_high``, ``seeds`` (a, b), ``frames``, ``level``.
+    """
+    a, b = np.asarray(a_runs, dtype=np.float64), np.asarray(b_runs, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"expected (seeds, frames) arrays on the same frames: {a.shape} {b.shape}")
+    frames = a.shape[1]
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, frames, size=(n_boot, frames))
+    sa = rng.integers(0, a.shape[0], size=(n_boot, a.shape[0]))
+    sb = rng.integers(0, b.shape[0], size=(n_boot, b.shape[0]))
+    rows = np.arange(n_boot)[:, None]
+    # Per replicate: the drawn seeds' mean per frame, then the drawn frames' mean.
+    mean_a = a[sa].mean(axis=1)[rows, pick].mean(axis=1)
+    mean_b = b[sb].mean(axis=1)[rows, pick].mean(axis=1)
+    diffs = mean_a - mean_b
+    alpha = (1.0 - level) / 2.0
+    return {
+        "mean_diff": float(a.mean() - b.mean()),
+        "ci_low": float(np.quantile(diffs, alpha)),
+        "ci_high": float(np.quantile(diffs, 1.0 - alpha)),
+        "seeds": [int(a.shape[0]), int(b.shape[0])],
+        "frames": int(frames),
+        "level": level,
+    }
 
 
 def compare_paired(

@@ -262,3 +262,21 @@ def test_acceptance_needs_every_check_and_one_int8_route_that_keeps_the_float_di
     checks = acceptance(row(-0.03, 0.001), ref, "wave1")["checks"]
     assert checks["int8 QAT Dice >= float - 0.005"] is False
     assert checks["int8 PTQ Dice >= float - 0.005"] is True
+
+
+def test_paired_difference_uses_common_seeds_and_reports_both_intervals():
+    paired_diff = _benchmark().paired_diff
+    rng = np.random.default_rng(1)
+    frames = rng.uniform(0.2, 0.8, 40)
+
+    def cand(seeds, shift):
+        runs = [{"classes": ["nerve"], "float": {"nerve": list(frames + shift + 0.01 * s)}}
+                for s in seeds]  # fmt: skip
+        return {"seeds": list(seeds), "runs": runs}
+
+    diff = paired_diff(cand((0, 1, 2, 3), 0.05), cand((0, 1, 2), 0.0), "float", "nerve")
+    assert diff["seeds"] == [0, 1, 2]  # seed 3 has no partner
+    assert diff["mean"] == pytest.approx(0.05)
+    both = diff["seeds_and_frames"]
+    assert both["low"] <= diff["low"] <= 0.05 <= diff["high"] <= both["high"]
+    assert paired_diff(cand((4,), 0.0), cand((0,), 0.0), "float", "nerve") is None

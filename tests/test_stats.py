@@ -184,3 +184,25 @@ def test_clopper_pearson_matches_scipy(k, n):
     ref = scipy_stats.binomtest(k, n).proportion_ci(0.95, method="exact")
     lo, hi = clopper_pearson(k, n)
     assert lo == pytest.approx(ref.low, abs=1e-12) and hi == pytest.approx(ref.high, abs=1e-12)
+
+
+def test_seed_frame_ci_widens_when_seeds_disagree_and_checks_shapes():
+    from edgeseg.stats import seed_frame_diff_ci
+
+    rng = np.random.default_rng(0)
+    frames = rng.uniform(0, 1, 40)
+    b = frames + rng.normal(0, 0.05, (3, 40))
+    a = b + 0.1  # every seed and frame better by 0.1
+    steady = seed_frame_diff_ci(a, b)
+    assert steady["mean_diff"] == pytest.approx(0.1)
+    assert steady["seeds"] == [3, 3] and steady["frames"] == 40
+    assert steady["ci_low"] < 0.1 < steady["ci_high"] and steady["ci_low"] > 0.0
+    # The same mean gain from seeds that disagree by whole-run shifts: a wider interval,
+    # which a frame-only bootstrap of the seed means cannot see.
+    shifted = a + np.array([[0.2], [-0.2], [0.0]])
+    shaky = seed_frame_diff_ci(shifted, b)
+    frame_only = bootstrap_diff_ci(shifted.mean(axis=0), b.mean(axis=0))
+    assert shaky["mean_diff"] == pytest.approx(0.1)
+    assert shaky["ci_low"] < 0.0 < frame_only["ci_low"]
+    with pytest.raises(ValueError, match="same frames"):
+        seed_frame_diff_ci(a, b[:, :10])
