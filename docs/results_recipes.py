@@ -9,6 +9,8 @@ from results_artifacts import PY, as_dict, dig, fmt, kib, read_json, table, text
 
 RECIPES_JSON = "benchmarks/results/dice_per_mac.json"
 RECIPES_COMMAND = f"{PY} benchmarks/dice_per_mac.py"
+ROUND3_JSON = "benchmarks/results/dice_per_mac_round3.json"
+ROUND3_COMMAND = f"{PY} benchmarks/dice_per_mac.py --set round3"
 
 
 def _dice(stat: Any) -> str:
@@ -28,9 +30,16 @@ def _diff(stat: Any) -> str:
     if not isinstance(stat, dict):
         return "-"
     seeds = ",".join(str(s) for s in stat.get("seeds", []))
+    both = stat.get("seeds_and_frames")
+    wider = (
+        f"; seeds resampled too [{fmt(both.get('low'), signed=True)}, "
+        f"{fmt(both.get('high'), signed=True)}]"
+        if isinstance(both, dict)
+        else ""
+    )
     return (
         f"{fmt(stat.get('mean'), signed=True)} [{fmt(stat.get('low'), signed=True)}, "
-        f"{fmt(stat.get('high'), signed=True)}] (seeds {seeds})"
+        f"{fmt(stat.get('high'), signed=True)}] (seeds {seeds}{wider})"
     )
 
 
@@ -57,9 +66,31 @@ def _check(value: Any) -> str:
 
 
 def render_recipes() -> list[str]:
+    """Round 2 (the full candidate list), then round 3 when its file exists."""
     data = read_json(RECIPES_JSON)
-    if data is None:
-        return [f"not run yet: `{RECIPES_COMMAND}`", ""]
+    lines = _round(data) if data is not None else [f"not run yet: `{RECIPES_COMMAND}`", ""]
+    third = read_json(ROUND3_JSON)
+    if third is not None:
+        machine = as_dict(third.get("machine"))
+        lines += [
+            "### Third round: batch 8 and the ultrasound augmentation profile",
+            "",
+            "```bash",
+            ROUND3_COMMAND,
+            "```",
+            "",
+            f"Artifacts: `{ROUND3_JSON}`. Another machine ({machine.get('cpus')} CPUs, "
+            f"{machine.get('machine')}) than the table above, so every candidate, the "
+            "reference included, was trained and timed again here. The second interval of a "
+            "difference also resamples each recipe's seeds (`edgeseg.stats.seed_frame_diff_ci`).",
+            "",
+            *_round(third),
+        ]
+    return lines
+
+
+def _round(data: dict) -> list[str]:
+    """One result file's tables: cost and Dice, per seed, flip, classes, acceptance."""
     cands = as_dict(data.get("candidates"))
     ref = data.get("reference", "wave1")
     lines = [
