@@ -185,3 +185,34 @@ def test_qat_exports_to_int8_without_float_ops_and_agrees(qat_run, tmp_path):
     keras_p = load_model(path).predict((images / 255.0)[..., None].astype(np.float32), verbose=0)
     lite_p = tflite_probabilities(result.path, images)
     assert np.abs(keras_p[0] - lite_p).max() < 0.05
+
+
+def test_qat_starts_from_the_float_models_measured_activation_ranges():
+    """Every output quantizer's range is the float layer's observed range (0 inside), and the
+    quantized model then tracks the float model more closely than from tfmot's [-6, 6]."""
+    from edgeseg.contract import float_input
+    from edgeseg.train.models import build_model
+    from edgeseg.train.qat_ranges import calibrate_activation_ranges, measured_ranges
+
+    model = build_model("resunet_slim", (SIZE, SIZE, 1), 1, 4, 2, True)
+    images, _ = synth_arrays(12, seed=5)
+    qmodel, _ = qat.quantize_for_training(model)
+    x = float_input(images)
+    before = np.abs(np.asarray(qmodel(x)[0]) - np.asarray(model(x)[0])).mean()
+    ranges = calibrate_activation_ranges(qmodel, model, images)
+    assert len(ranges) > 10
+    observed = measured_ranges(model, sorted(ranges), images)
+    for name, (low, high) in ranges.items():
+        layer = qmodel.get_layer(f"quant_{name}")
+        weights = {w.name.split("/")[-1].split(":")[0]: w.numpy() for w in layer.weights}
+        assert (float(weights["output_min"]), float(weights["output_max"])) == pytest.approx(
+            (low, high)
+        )
+        assert low == pytest.approx(min(observed[name][0], 0.0))
+        assert high == pytest.approx(max(observed[name][1], 0.0)) or high - low == 1e-3
+    after = np.abs(np.asarray(qmodel(x)[0]) - np.asarray(model(x)[0])).mean()
+    assert after < before
+
+
+def test_qat_logs_the_measured_ranges(qat_run):
+    assert any(m.startswith("measured ") and "activation ranges" in m for m in qat_run[3])

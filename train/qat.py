@@ -34,6 +34,7 @@ from edgeseg.errors import ConfigError, DataError, ModelError, TrainingError
 from edgeseg.io import building_folder, write_text_atomic
 from edgeseg.runlock import run_lock
 from edgeseg.train.loop import compile_model, epoch_score, val_dice_key
+from edgeseg.train.qat_ranges import calibrate_activation_ranges
 from edgeseg.train.serialization import QAT_DIR, load_model, model_path, save_model
 
 REPORT = "qat.json"
@@ -297,6 +298,9 @@ def _finetune(
             "explicit QuantizeConfig for layers tfmot does not support: "
             + ", ".join(f"{k} ({v})" for k, v in configs.items())
         )
+    # Ranges from the float model's outputs, not tfmot's [-6, 6] (train/qat_ranges.py says why).
+    ranges = calibrate_activation_ranges(qmodel, model, train_arrays[0])
+    say(f"measured {len(ranges)} activation ranges on {len(train_arrays[0])} training frames")
     compile_model(qmodel, cfg, learning_rate=lr)
     from edgeseg.train.data import augment_for
 
