@@ -11,7 +11,14 @@ import pytest
 
 from edgeseg.errors import ConfigError
 from edgeseg.train.options import TrainOptions, train_options
-from edgeseg.train.recipes import PRESETS, WAVE1, explicit_options, preset_options, with_preset
+from edgeseg.train.recipes import (
+    DEFAULT_PRESET,
+    PRESETS,
+    WAVE1,
+    explicit_options,
+    preset_options,
+    with_preset,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,9 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # ----------------------------------------------------------------------------- presets
 
 
-def test_wave1_is_the_current_default():
+def test_the_default_is_the_default_preset_and_wave1_the_old_one():
     defaults = {f.name: f.default for f in dataclasses.fields(TrainOptions)}
-    assert {k: defaults[k] for k in WAVE1} == WAVE1
+    chosen = PRESETS[DEFAULT_PRESET]
+    assert {k: defaults[k] for k in chosen} == chosen
+    # wave1 names every option it differs in from today's defaults, so it keeps training the
+    # first default: the ResU-Net, 50 epochs of batch 16, constant rate, early stop, no average.
+    differs = {k for k in WAVE1 if WAVE1[k] != defaults[k]}
+    assert differs == {"arch", "epochs", "batch_size", "patience", "lr_schedule", "ema"}
+    assert (WAVE1["lr_schedule"], WAVE1["ema"]) == ("constant", 0.0)
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

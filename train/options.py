@@ -39,7 +39,11 @@ BIG = 1_000_000  # upper bound of counts nobody means to exceed (epochs, filters
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """What ``edgeseg train`` was asked for (its flags, one to one), checked when built."""
+    """What ``edgeseg train`` was asked for (its flags, one to one), checked when built.
+
+    The recipe defaults are the ``DEFAULT_PRESET`` of ``edgeseg.train.recipes`` (issue 17);
+    ``--preset wave1`` trains the first default.
+    """
 
     data: Path | None
     out: Path
@@ -53,21 +57,21 @@ class TrainOptions:
     normalize: str = "percentile"
     clahe: bool = False
     denoise: str = "none"
-    arch: str = "resunet"
+    arch: str = "resunet_slim"
     base_filters: int = 12
     depth: int = 3
     stem_stride: int | None = None
     refine: bool = False
     presence: bool = True
-    epochs: int = 50
-    batch_size: int = 16
+    epochs: int = 80
+    batch_size: int = 8
     lr: float = 1e-3
-    lr_schedule: str = "constant"
-    ema: float = 0.0
+    lr_schedule: str = "cosine"
+    ema: float = 0.98
     teacher: str | None = None
     distill_weight: float = 1.0
     loss: str = "dice_bce"
-    patience: int = 15
+    patience: int = 80
     augment: bool = True
     augment_profile: str = "standard"
     threshold: float = 0.5

@@ -194,6 +194,7 @@ def _build(build: Path, n: int, n_test: int, epochs: int, qat_epochs: int, seed:
     """Every step, under ``build``; returns (summary dict, parity report)."""
     from edgeseg.convert.tflite import export
     from edgeseg.train.evaluate import evaluate
+    from edgeseg.train.options import OPTION_DEFAULTS
     from edgeseg.train.parity_run import run_parity
     from edgeseg.train.presence_gate import tune_presence_gate
     from edgeseg.train.runner import TrainOptions, train_run
@@ -210,7 +211,7 @@ def _build(build: Path, n: int, n_test: int, epochs: int, qat_epochs: int, seed:
     test_subjects = max(2, n_test // TEST_FRAMES_PER_SUBJECT)
     write_dataset(test, n_test, size=(128, 128), seed=test_seed, subjects=test_subjects)
     run_dir = build / "run"
-    log(f"[2/6] training the default ResU-Net for {epochs} epochs")
+    log(f"[2/6] training the default network ({OPTION_DEFAULTS['arch']}) for {epochs} epochs")
     opt = TrainOptions(
         data=data,
         out=run_dir,

@@ -3,7 +3,8 @@
 A preset is a dict of :class:`~edgeseg.train.options.TrainOptions` values. Options the user
 passes explicitly win over the preset's; the rest come from the preset, then from the
 defaults. ``wave1`` spells out the first default (the ResU-Net of wave 1) option by option, so
-it keeps reproducing that model if the defaults ever change; the others are the candidates of
+it keeps reproducing that model now that the defaults changed (``DEFAULT_PRESET``); the others
+are the candidates of
 ``benchmarks/dice_per_mac.py`` (results in docs/results.md, section "Dice per MAC").
 """
 
@@ -15,8 +16,8 @@ from typing import Any
 
 from edgeseg.errors import ConfigError
 
-# The default of wave 1, still the default (benchmarks/dice_per_mac.py says why): ResU-Net,
-# base 12, depth 3, strided stem, Dice+BCE, 50 epochs.
+# The default of wave 1 (the default until issue 17's third round, docs/results.md "Dice per
+# MAC"): ResU-Net, base 12, depth 3, strided stem, Dice+BCE, 50 epochs, early stop after 15.
 WAVE1: dict[str, Any] = {
     "arch": "resunet",
     "base_filters": 12,
@@ -31,10 +32,17 @@ WAVE1: dict[str, Any] = {
     "loss": "dice_bce",
     "patience": 15,
     "augment": True,
+    "augment_profile": "standard",
+    "lr_schedule": "constant",
+    "ema": 0.0,
 }
 
 # The default with a depthwise-separable bottleneck (train/blocks.py): 209k weights, 88 MMAC.
 SLIM: dict[str, Any] = {**WAVE1, "arch": "resunet_slim"}
+
+SLIM_COS_EMA: dict[str, Any] = {
+    **SLIM, "epochs": 80, "patience": 80, "lr_schedule": "cosine", "ema": 0.98
+}  # fmt: skip
 
 PRESETS: dict[str, dict[str, Any]] = {
     "wave1": WAVE1,
@@ -45,10 +53,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     # epochs (no early stop: the schedule needs its end), and with a moving average of the
     # weights (momentum 0.98: about 50 steps, 4 epochs of usgra-seg) scored and saved.
     "slim_cos": {**SLIM, "epochs": 80, "patience": 80, "lr_schedule": "cosine"},
-    "slim_cos_ema": {**SLIM, "epochs": 80, "patience": 80, "lr_schedule": "cosine", "ema": 0.98},
+    "slim_cos_ema": SLIM_COS_EMA,
+    # Issue 17's third round: twice the optimiser steps (batch 8), or the ultrasound
+    # augmentation profile (stronger, plus gamma and a depth gain ramp).
+    "slim_cos_ema_b8": {**SLIM_COS_EMA, "batch_size": 8},
+    "slim_cos_ema_us": {**SLIM_COS_EMA, "augment_profile": "ultrasound"},
     # Separable below the first level, 16 filters there: 111k weights, 75 MMAC.
     "lite": {**WAVE1, "arch": "resunet_lite", "base_filters": 16},
 }
+
+# The default of ``edgeseg train`` since issue 17's third round: ``TrainOptions``' defaults are
+# this preset's values (tests/test_recipes.py holds them equal).
+DEFAULT_PRESET = "slim_cos_ema_b8"
 
 
 def explicit_options(

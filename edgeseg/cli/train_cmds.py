@@ -55,7 +55,9 @@ def train(
     arch: Annotated[
         str,
         typer.Option(
-            help="resunet (default), unet, attention_unet, unetpp or fcn; ImageNet-encoder "
+            help="resunet_slim (default: the ResU-Net with a depthwise-separable bottleneck), "
+            "resunet (wave 1's default), resunet_lite, unet, attention_unet, unetpp or fcn; "
+            "ImageNet-encoder "
             "U-Nets come through --encoder (mnv2_unet is an alias of --encoder mobilenetv2)."
         ),
     ] = OPTION_DEFAULTS["arch"],
@@ -166,8 +168,8 @@ def train(
     preset: Annotated[
         str | None,
         typer.Option(
-            help="A named recipe: wave1 (the default's), slim, slim_long, slim_cos, slim_cos_ema "
-            "or lite; "
+            help="A named recipe: slim_cos_ema_b8 (today's default), wave1 (the first "
+            "default), slim, slim_long, slim_cos, slim_cos_ema, slim_cos_ema_us or lite; "
             "flags given as well override it."
         ),
     ] = None,
