@@ -328,6 +328,7 @@ def summarize(cands: dict[str, dict], reference: str) -> dict:
             "macs": first["macs"],
             "int8_bytes": first.get("int8_bytes"),
             "best_epochs": [r["best_epoch"] for r in c["runs"]],
+            "best_val_dice": [r["best_val_dice"] for r in c["runs"]],
             "epochs_run": [r["epochs_run"] for r in c["runs"]],
             "classes": {},
         }
@@ -436,6 +437,17 @@ def one_line(name: str, row: dict, reference: str) -> str:
     return text
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (Linux), else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=DATA)
@@ -507,6 +519,7 @@ def main() -> None:
         "qat_epochs": QAT_EPOCHS,
         "timing": {"rounds": ROUNDS, "runs_per_round": RUNS, "threads": 1, "model": "seed 0"},
         "machine": {
+            "cpu": _cpu_model(),
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
             "python": platform.python_version(),

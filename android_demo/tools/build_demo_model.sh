@@ -13,8 +13,11 @@ export TF_CPP_MIN_LOG_LEVEL=3
 
 .venv/bin/edgeseg train --data "$DATA" --out "$RUN" --deterministic --qat --qat-epochs 5 --force
 .venv/bin/edgeseg convert "$RUN" --int8 --calibration calibration_data --force
+# Parity on the 204 frames of the training folder: it measures int8-vs-float fidelity, not
+# accuracy, and the 40 test frames cannot bound the presence-flip rate below its 3% limit
+# (0 flips of 40 still allows 8.8%: INCONCLUSIVE). Test-split accuracy: docs/results.md.
 .venv/bin/edgeseg parity --float "$RUN" --tflite "$RUN/export/model_int8.tflite" \
-  --data "$DATA/test" --out "$RUN/parity" --overlays 1 --credit "$CREDIT"
+  --data "$DATA" --out "$RUN/parity" --overlays 1 --credit "$CREDIT"
 mkdir -p "$ASSETS/parity"
 cp "$RUN/export/model_int8.tflite" "$ASSETS/model_int8.tflite"
 cp "$RUN/parity/report.json" "$RUN/parity/report.html" "$ASSETS/parity/"
