@@ -11,12 +11,23 @@ from edgeseg.edge_runtime.batch import has_dynamic_batch, static_batch
 from edgeseg.edge_runtime.metadata import load_metadata, metadata_entries
 from edgeseg.errors import ModelError
 
-DEMO_MODEL = Path(__file__).parents[1] / "android_demo/app/src/main/assets/model_int8.tflite"
+ROOT = Path(__file__).parents[1]
+SHIPPED_MODEL = ROOT / "android_demo/app/src/main/assets/model_int8.tflite"
+# Wave 1's demo model, exported before `edgeseg convert` fixed the batch at 1: a real int8 model
+# with edgeseg metadata and a dynamic (-1) batch, as older exports have.
+DEMO_MODEL = ROOT / "tests/data/dynamic_batch_int8.tflite"
 
 
 @pytest.fixture(scope="module")
 def demo_bytes() -> bytes:
     return DEMO_MODEL.read_bytes()
+
+
+def test_the_shipped_demo_model_already_has_batch_one() -> None:
+    data = SHIPPED_MODEL.read_bytes()
+    assert not has_dynamic_batch(data)
+    assert static_batch(data) is data
+    assert all(sig[0] == 1 for sig in _signatures(SHIPPED_MODEL))
 
 
 def _signatures(path: Path) -> list[list[int]]:
@@ -27,7 +38,7 @@ def _signatures(path: Path) -> list[list[int]]:
     return [[int(v) for v in d["shape_signature"]] for d in details]
 
 
-def test_demo_model_is_dynamic_and_edit_makes_it_batch_one(demo_bytes, tmp_path) -> None:
+def test_an_old_dynamic_model_is_edited_to_batch_one(demo_bytes, tmp_path) -> None:
     assert has_dynamic_batch(demo_bytes)
     fixed = static_batch(demo_bytes)
     assert not has_dynamic_batch(fixed)

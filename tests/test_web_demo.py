@@ -31,6 +31,7 @@ from edgeseg.web_server import (
 
 ROOT = Path(__file__).parents[1]
 DEMO_MODEL = ROOT / "android_demo/app/src/main/assets/model_int8.tflite"
+DYNAMIC_MODEL = ROOT / "tests/data/dynamic_batch_int8.tflite"  # an export from before batch 1
 GOLDEN = ROOT / "android_demo/core/src/test/resources/golden"
 CHROMIUM_ARGS = [
     *HEADLESS_CHROMIUM_ARGS,
@@ -463,7 +464,7 @@ def bad_files(tmp_path_factory, tiny_tflite) -> dict[str, Path]:
     files = {
         "corrupt.tflite": data[: len(data) // 3],
         "no_metadata_float32.tflite": tiny_tflite["plain_f32"].read_bytes(),
-        "dynamic_batch.tflite": data,
+        "dynamic_batch.tflite": DYNAMIC_MODEL.read_bytes(),
         "int8_io.tflite": int8_io_model(),
         "unknown_op.tflite": unknown_op_model(),
         "notes.png": b"this is a text file, not a picture\n",

@@ -17,6 +17,8 @@ from edgeseg.errors import ConfigError, DependencyError, ModelError
 from edgeseg.web_server import HEADERS, RUNTIME_FILE, WEB_APP_DIR, WebServer, check_app_dir
 
 DEMO_MODEL = Path(__file__).parents[1] / "android_demo/app/src/main/assets/model_int8.tflite"
+# An export from before `edgeseg convert` fixed the batch at 1 (tests/test_batch.py).
+DYNAMIC_MODEL = Path(__file__).parents[1] / "tests/data/dynamic_batch_int8.tflite"
 
 
 @pytest.fixture()
@@ -35,15 +37,15 @@ def get(url: str) -> tuple[bytes, dict[str, str]]:
 
 
 def test_serves_a_batch_one_model_with_isolation_headers(app_dir: Path) -> None:
-    with WebServer(DEMO_MODEL, port=0, app_dir=app_dir) as server:
+    with WebServer(DYNAMIC_MODEL, port=0, app_dir=app_dir) as server:
         assert server.url.startswith("http://127.0.0.1:")
         model, headers = get(server.url + "model.tflite")
         info, _ = get(server.url + "model.json")
         page, page_headers = get(server.url)
-    assert has_dynamic_batch(DEMO_MODEL.read_bytes())
-    assert model == static_batch(DEMO_MODEL.read_bytes())
+    assert has_dynamic_batch(DYNAMIC_MODEL.read_bytes())
+    assert model == static_batch(DYNAMIC_MODEL.read_bytes())
     assert not has_dynamic_batch(model)
-    assert json.loads(info) == {"name": DEMO_MODEL.name, "url": "model.tflite"}
+    assert json.loads(info) == {"name": DYNAMIC_MODEL.name, "url": "model.tflite"}
     assert b"<title>t</title>" in page
     for name, value in HEADERS.items():
         assert headers[name] == value and page_headers[name] == value
