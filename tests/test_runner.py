@@ -121,7 +121,7 @@ def test_every_table_row_reaches_the_run_config(tmp_path):
         "epochs": 7,
         "batch_size": 3,
         "lr": 0.02,
-        "lr_schedule": "cosine",
+        "lr_schedule": "constant",
         "ema": 0.9,
         "augment_profile": "ultrasound",
         "distill_weight": 0.5,
