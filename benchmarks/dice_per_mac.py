@@ -439,18 +439,9 @@ def one_line(name: str, row: dict, reference: str) -> str:
     return text
 
 
-def _cpu_model() -> str:
-    """The CPU's model name (Linux), else the platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
+    from pipeline_seeds import cpu_name  # the sibling benchmark's /proc/cpuinfo reader
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=DATA)
     p.add_argument("--test-data", default=None, help="default: DATA/test")
@@ -521,7 +512,7 @@ def main() -> None:
         "qat_epochs": QAT_EPOCHS,
         "timing": {"rounds": ROUNDS, "runs_per_round": RUNS, "threads": 1, "model": "seed 0"},
         "machine": {
-            "cpu": _cpu_model(),
+            "cpu": cpu_name(),
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
             "python": platform.python_version(),
